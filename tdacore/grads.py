@@ -1,0 +1,44 @@
+"""Per-sample gradients of the model-output function with torch.func, one chunk at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import nn
+from torch.func import functional_call, grad, vmap
+
+OutputFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def trainable_params(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The parameters gradients are taken with respect to (detached copies)."""
+    return {name: p.detach() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def per_sample_grads(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int
+) -> Iterator[tuple[slice, list[torch.Tensor]]]:
+    """Yield (rows, blocks): blocks[b][r] is the flattened gradient of output_fn(model(x_r), y_r)
+    with respect to the b-th trainable parameter (concatenated, they are the full gradient).
+
+    Only one chunk of gradients (chunk_size x n_params) exists at a time, and it is never
+    copied into one matrix: projections consume the blocks directly.
+    """
+    params = trainable_params(model)
+
+    def output(p: dict[str, torch.Tensor], xi: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
+        logits = functional_call(model, p, (xi.unsqueeze(0),)).squeeze(0)
+        return output_fn(logits, yi)
+
+    grad_fn = vmap(grad(output), in_dims=(None, 0, 0))
+    for start in range(0, len(x), chunk_size):
+        rows = slice(start, min(start + chunk_size, len(x)))
+        grads = grad_fn(params, x[rows], y[rows])
+        yield rows, [g.reshape(rows.stop - rows.start, -1) for g in grads.values()]
+
+
+@torch.no_grad()
+def batched_outputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int) -> torch.Tensor:
+    """output_fn(model(x), y) for every row, computed in chunks without gradients."""
+    return torch.cat([output_fn(model(x[s : s + chunk_size]), y[s : s + chunk_size]) for s in range(0, len(x), chunk_size)])

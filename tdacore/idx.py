@@ -1,0 +1,102 @@
+"""The MNIST IDX file format (LeCun et al.): reader, writer and the official files' checksums."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from tdacore.store import atomic_path
+
+# IDX type codes -> numpy big-endian dtypes.
+_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+# The four official files with their MD5 checksums (the ones torchvision checks).
+MNIST_FILES: dict[str, str] = {
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+MNIST_MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file (optionally gzipped); errors name the file and what is wrong with it."""
+    path = Path(path)
+    with _open(path) as handle:
+        raw = handle.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()})")
+    code, ndim = raw[2], raw[3]
+    if code not in _DTYPES:
+        raise ValueError(f"{path}: unknown IDX type code 0x{code:02x}")
+    header = 4 + 4 * ndim
+    shape = tuple(int(x) for x in np.frombuffer(raw[4:header], dtype=">u4"))
+    dtype = np.dtype(_DTYPES[code])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise ValueError(f"{path}: header says shape {shape} ({expected} bytes) but {len(raw) - header} bytes follow")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write `array` as an IDX file (gzipped if the name ends in .gz), atomically."""
+    array = np.asarray(array)
+    codes = {np.dtype(v).newbyteorder("="): k for k, v in _DTYPES.items()}
+    if array.dtype not in codes:
+        raise ValueError(f"IDX cannot hold dtype {array.dtype}")
+    code = codes[array.dtype]
+    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    body = array.astype(np.dtype(_DTYPES[code])).tobytes()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(tmp, "wb") as handle:
+            handle.write(header + body)
+
+
+def md5(path: str | os.PathLike) -> str:
+    """MD5 of a file (the checksum MNIST's mirrors publish)."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch(url: str, path: str | os.PathLike, expected_md5: str) -> None:
+    """Download `url` to `path`, keeping it only if its MD5 is `expected_md5`."""
+    with atomic_path(path) as tmp:
+        urllib.request.urlretrieve(url, tmp)
+        got = md5(tmp)
+        if got != expected_md5:
+            raise ValueError(f"{url}: MD5 {got} differs from the expected {expected_md5}; file not kept")
+
+
+def load_mnist_idx(directory: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The official MNIST train and test sets from the four IDX files in `directory`.
+
+    Returns (X_train, y_train, X_test, y_test) with images flattened to 784 uint8 pixels.
+    """
+    directory = Path(directory)
+    missing = [name for name in MNIST_FILES if not (directory / name).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"MNIST IDX file(s) missing: {', '.join(str(directory / m) for m in missing)}; "
+            "run `snakemake fetch_mnist` (rule fetch_mnist downloads and checks them) or copy them there"
+        )
+    arrays = [read_idx(directory / name) for name in MNIST_FILES]
+    x_train, y_train, x_test, y_test = arrays
+    for images, labels, split in ((x_train, y_train, "train"), (x_test, y_test, "t10k")):
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise ValueError(f"{directory}: {split} images {images.shape} and labels {labels.shape} do not pair up")
+    return x_train.reshape(len(x_train), -1), y_train, x_test.reshape(len(x_test), -1), y_test

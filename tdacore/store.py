@@ -1,0 +1,139 @@
+"""Files with provenance: atomic writes, the HDF5 layout and the checks that refuse to
+combine files that disagree (DESIGN.md, "Conventions that keep results trustworthy")."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from tdacore import __version__
+
+
+class ProvenanceError(ValueError):
+    """Files that are about to be combined disagree on what made them."""
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only on success.
+
+    A killed or failing writer leaves no file that looks complete.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def content_hash(obj: Any) -> str:
+    """sha256 of a JSON-serialisable object (keys sorted), e.g. the config a file depends on."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def array_hash(*arrays: np.ndarray) -> str:
+    """sha256 over arrays' dtypes, shapes and bytes: identifies a data set."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def file_hash(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _encode_attr(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool, np.integer, np.floating)):
+        return value
+    return "json:" + json.dumps(value, sort_keys=True, default=str)
+
+
+def _decode_attr(value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str) and value.startswith("json:"):
+        return json.loads(value[5:])
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_h5(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any]) -> None:
+    """Write arrays and provenance attributes to `path` atomically; stamps the tdacore version."""
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as handle:
+            for name, array in arrays.items():
+                handle.create_dataset(name, data=np.asarray(array))
+            for key, value in {**attrs, "tdacore_version": __version__}.items():
+                handle.attrs[key] = _encode_attr(value)
+
+
+def read_attrs(path: str | os.PathLike) -> dict[str, Any]:
+    """The provenance attributes of an HDF5 file."""
+    with h5py.File(_existing(path), "r") as handle:
+        return {key: _decode_attr(value) for key, value in handle.attrs.items()}
+
+
+def read_h5(path: str | os.PathLike, names: list[str] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Arrays (all, or `names`) and attributes of an HDF5 file; a missing array is named."""
+    with h5py.File(_existing(path), "r") as handle:
+        wanted = list(handle.keys()) if names is None else names
+        missing = [name for name in wanted if name not in handle]
+        if missing:
+            raise KeyError(f"{path}: no dataset {missing} (has {sorted(handle.keys())})")
+        arrays = {name: handle[name][()] for name in wanted}
+        attrs = {key: _decode_attr(value) for key, value in handle.attrs.items()}
+    return arrays, attrs
+
+
+def require_agreement(attrs_by_file: Mapping[str, Mapping[str, Any]], keys: list[str]) -> None:
+    """Raise ProvenanceError naming the key and the files if any `keys` differ between files."""
+    files = list(attrs_by_file)
+    for key in keys:
+        values: dict[str, list[str]] = {}
+        for name in files:
+            if key not in attrs_by_file[name]:
+                raise ProvenanceError(f"{name} records no '{key}': cannot check it agrees with the others")
+            values.setdefault(json.dumps(attrs_by_file[name][key], sort_keys=True, default=str), []).append(name)
+        if len(values) > 1:
+            detail = "; ".join(f"{value} in {', '.join(names)}" for value, names in values.items())
+            raise ProvenanceError(f"files disagree on '{key}': {detail}")
+
+
+def require_distinct(attrs_by_file: Mapping[str, Mapping[str, Any]], key: str) -> None:
+    """Raise ProvenanceError if two files share a value of `key` that must differ (e.g. a projection seed)."""
+    seen: dict[str, str] = {}
+    for name, attrs in attrs_by_file.items():
+        value = json.dumps(attrs.get(key), sort_keys=True, default=str)
+        if value in seen:
+            raise ProvenanceError(f"'{key}' = {value} appears in both {seen[value]} and {name}; it must differ")
+        seen[value] = name
+
+
+def _existing(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    return path

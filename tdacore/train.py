@@ -1,0 +1,100 @@
+"""Training loops (Appendix B.1: SGD with momentum, fixed batch size and epochs)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tdacore.data import Dataset, random_subset
+from tdacore.models import build_model, n_parameters
+from tdacore.seeds import derive_seed, torch_generator
+
+
+def train_classifier(
+    model: nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    lr: float,
+    momentum: float,
+    batch_size: int,
+    seed: int,
+    device: torch.device,
+) -> dict[str, Any]:
+    """Minimise mean cross-entropy with SGD; shuffling and dropout draw from `seed` only.
+
+    Returns the wall time and the final epoch's mean training loss.
+    """
+    xs = torch.as_tensor(x, device=device)
+    ys = torch.as_tensor(y, device=device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    shuffle = torch_generator(derive_seed(seed, "shuffle"))
+    start = time.perf_counter()
+    loss_sum = torch.zeros((), device=device)
+    model.train()
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(derive_seed(seed, "dropout"))
+        for _ in range(epochs):
+            order = torch.randperm(len(ys), generator=shuffle).to(device)
+            loss_sum = torch.zeros((), device=device)
+            for batch in order.split(batch_size):
+                loss = nn.functional.cross_entropy(model(xs[batch]), ys[batch])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss_sum += loss.detach() * len(batch)
+    model.eval()
+    return {"train_seconds": time.perf_counter() - start, "final_loss": float(loss_sum) / len(ys)}
+
+
+def train_member(
+    data: Dataset,
+    role: str,
+    index: int,
+    *,
+    seed: int,
+    fraction: float,
+    model_spec: dict[str, Any],
+    optimiser: dict[str, Any],
+    device: torch.device,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Train model `index` of `role` ("base" or "retrain") on its own seeded random subset.
+
+    The subset (round(fraction * n) training examples) and the model's initialisation,
+    shuffling and dropout all come from streams derived from (seed, role, index).
+    Returns the trained model and its metadata (subset indices included).
+    """
+    subset = random_subset(data.n_train, fraction, derive_seed(seed, f"{role}-subset", index))
+    model_seed = derive_seed(seed, f"{role}-model", index)
+    model = build_model(model_spec, data.x_train.shape[1], data.n_classes, model_seed).to(device)
+    stats = train_classifier(
+        model,
+        data.x_train[subset],
+        data.y_train[subset],
+        epochs=optimiser["epochs"],
+        lr=optimiser["lr"],
+        momentum=optimiser["momentum"],
+        batch_size=optimiser["batch_size"],
+        seed=model_seed,
+        device=device,
+    )
+    meta = {
+        "role": role,
+        "index": index,
+        "model": model_spec,
+        "in_dim": int(data.x_train.shape[1]),
+        "n_classes": data.n_classes,
+        "n_params": n_parameters(model),
+        "model_seed": model_seed,
+        "subset": subset.tolist(),
+        "train_hash": data.train_hash(),
+        "optimiser": optimiser,
+        "device": str(device),
+        **stats,
+    }
+    return model, meta

@@ -1,0 +1,94 @@
+"""TRAK (Park et al. 2023; Eq. 2 of the paper) and its ensembles (Section 3.3).
+
+Per ensemble member m (an independently trained model, or a dropout pass of one):
+    features:  Phi_m = P_m^T grad f(x_j) for training x_j, phi_m(x) for test x, Q_m = 1 - p
+    kernel:    K_m = phi_m (Phi_m^T Phi_m + lambda I)^{-1} Phi_m^T      (test x train)
+and the ensemble score is  tau = mean_m(K_m) * mean_m(Q_m)  (Q scales training columns).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from tdacore.grads import OutputFn, batched_outputs, per_sample_grads
+from tdacore.outputs import margin, one_minus_p
+from tdacore.projection import Projector
+
+
+@dataclass
+class Features:
+    """One member's TRAK features: projected gradients and Q on the training set."""
+
+    phi_train: np.ndarray  # n_train x k
+    phi_test: np.ndarray  # n_test x k
+    q_train: np.ndarray  # n_train
+    seconds: float  # wall time spent making them (serving cost)
+
+
+def project_grads(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, projector: Projector, chunk_size: int, output_fn: OutputFn = margin
+) -> np.ndarray:
+    """phi for every row of x: projected per-sample gradients, written into one preallocated array."""
+    out = np.empty((len(x), projector.dim), dtype=np.float32)
+    for rows, grads in per_sample_grads(model, x, y, output_fn, chunk_size):
+        out[rows] = projector(grads).cpu().numpy()
+    return out
+
+
+def featurize(
+    model: nn.Module,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    projector: Projector,
+    chunk_size: int,
+) -> Features:
+    """TRAK features of `model` as it is (wrap it in variants.masked for a dropout pass)."""
+    start = time.perf_counter()
+    phi_train = project_grads(model, x_train, y_train, projector, chunk_size)
+    phi_test = project_grads(model, x_test, y_test, projector, chunk_size)
+    q_train = batched_outputs(model, x_train, y_train, one_minus_p, chunk_size).cpu().numpy()
+    return Features(phi_train, phi_test, q_train, time.perf_counter() - start)
+
+
+def kernel(phi_train: np.ndarray, phi_test: np.ndarray, ridge: float) -> np.ndarray:
+    """phi_test (Phi^T Phi + ridge I)^{-1} Phi^T in float64 (test x train)."""
+    phi_train = np.asarray(phi_train, dtype=np.float64)
+    gram = phi_train.T @ phi_train + ridge * np.eye(phi_train.shape[1])
+    try:
+        factor = np.linalg.cholesky(gram)
+    except np.linalg.LinAlgError as err:
+        raise np.linalg.LinAlgError(
+            f"Phi^T Phi + {ridge} I ({gram.shape[0]}x{gram.shape[0]}) is not positive definite: "
+            "raise trak.ridge or lower trak.projection.dim below the number of training examples"
+        ) from err
+    # (L L^T)^{-1} Phi^T = L^{-T} L^{-1} Phi^T
+    solved = np.linalg.solve(factor.T, np.linalg.solve(factor, phi_train.T))
+    return np.asarray(phi_test, dtype=np.float64) @ solved
+
+
+def _mean(arrays: Iterable[np.ndarray], what: str) -> np.ndarray:
+    """Running mean, so that members are never all held at once."""
+    total, count = None, 0
+    for array in arrays:
+        total = np.array(array, dtype=np.float64) if total is None else total + array
+        count += 1
+    if total is None:
+        raise ValueError(f"an ensemble needs at least one {what}")
+    return total / count
+
+
+def ensemble_scores(kernels: Iterable[np.ndarray], qs: Iterable[np.ndarray]) -> np.ndarray:
+    """Eq. 2: the mean of the members' kernels, its training columns scaled by the mean of their Q."""
+    mean_kernel = _mean(kernels, "kernel")
+    mean_q = _mean(qs, "Q")
+    if mean_q.shape[0] != mean_kernel.shape[1]:
+        raise ValueError(f"Q has {mean_q.shape[0]} training examples but the kernel has {mean_kernel.shape[1]}")
+    return mean_kernel * mean_q[None, :]

@@ -1,0 +1,43 @@
+# Helpers shared by every stage: config validation, result paths, tdacore sources, the grid.
+
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from tdacore.ensemble import grid, parse_point
+from tdacore.idx import MNIST_FILES
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+RESULTS = f"results/{config['experiment']}"
+IDX_DIR = config["data"].get("idx_dir", "resources/mnist")
+TDACORE = Path(workflow.basedir).parent / "tdacore"
+GRID = grid(config["ensembles"])
+MAX_MODELS = max(point.n_models for point in GRID)
+
+
+wildcard_constraints:
+    i=r"\d+",
+    j=r"\d+",
+    d=r"\d+",
+    ensemble="|".join(sorted({point.ensemble for point in GRID})),
+    point=r"I\d+(-D\d+)?",
+
+
+def tdacore_sources(*modules):
+    """The tdacore files a rule's code depends on: editing one reruns the rule and what follows."""
+    return [str(TDACORE / f"{module}.py") for module in modules]
+
+
+def member_features(wildcards):
+    """Feature files of every (model, dropout pass) member of a grid point."""
+    point = parse_point(wildcards.ensemble, wildcards.point)
+    return [f"{RESULTS}/features/{m.model}/d{m.dropout_pass}.h5" for m in point.members()]
+
+
+def data_inputs(wildcards):
+    """Raw files prepare_data reads: the MNIST IDX files for the mnist_idx source, none otherwise."""
+    if config["data"]["source"] == "mnist_idx":
+        return [f"{IDX_DIR}/{name}" for name in MNIST_FILES]
+    return []

@@ -1,0 +1,16 @@
+# LDS of one grid point's scores against the retrained models (Appendix D).
+
+
+rule evaluate_lds:
+    input:
+        scores=f"{RESULTS}/scores/trak/{{ensemble}}/{{point}}.h5",
+        ground_truth=f"{RESULTS}/groundtruth.h5",
+        src=tdacore_sources("lds", "store", "runtime"),
+    output:
+        f"{RESULTS}/lds/trak/{{ensemble}}/{{point}}.json",
+    log:
+        f"{RESULTS}/logs/evaluate_lds/trak/{{ensemble}}/{{point}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/evaluate_lds/trak/{{ensemble}}/{{point}}.tsv"
+    script:
+        "../scripts/evaluate_lds.py"

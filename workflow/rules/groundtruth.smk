@@ -1,0 +1,22 @@
+# LDS ground truth (Appendix D): the model output of every retrained model on the test set.
+
+
+rule ground_truth:
+    input:
+        data=f"{RESULTS}/data/dataset.h5",
+        models=expand(f"{RESULTS}/models/retrain/{{j}}.pt", j=range(config["lds"]["num_subsets"])),
+        src=tdacore_sources("data", "models", "outputs", "grads", "store", "runtime"),
+    output:
+        f"{RESULTS}/groundtruth.h5",
+    params:
+        device=config["device"],
+        chunk_size=config["trak"]["chunk_size"],
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    log:
+        f"{RESULTS}/logs/ground_truth.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/ground_truth.tsv"
+    script:
+        "../scripts/ground_truth.py"

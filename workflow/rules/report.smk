@@ -1,0 +1,25 @@
+# Final tables and figures.
+
+
+rule lds_table:
+    input:
+        lds=[f"{RESULTS}/lds/trak/{point.ensemble}/{point.name}.json" for point in GRID],
+        src=tdacore_sources("report"),
+    output:
+        f"{RESULTS}/tables/lds.tsv",
+    log:
+        f"{RESULTS}/logs/lds_table.log",
+    script:
+        "../scripts/lds_table.py"
+
+
+rule lds_figure:
+    input:
+        table=f"{RESULTS}/tables/lds.tsv",
+        src=tdacore_sources("plots"),
+    output:
+        f"{RESULTS}/figures/lds_vs_I.png",
+    log:
+        f"{RESULTS}/logs/lds_figure.log",
+    script:
+        "../scripts/lds_figure.py"

@@ -1,0 +1,32 @@
+"""Adapter: LDS of one grid point's scores (Appendix D)."""
+
+import json
+
+from tdacore.lds import lds_per_example, summarize
+from tdacore.runtime import configure
+from tdacore.store import atomic_path, read_h5, require_agreement
+
+log = configure(1, snakemake.log[0])
+scores, score_attrs = read_h5(snakemake.input.scores, ["scores"])
+truth, truth_attrs = read_h5(snakemake.input.ground_truth, ["outputs", "masks"])
+require_agreement(
+    {snakemake.input.scores: score_attrs, snakemake.input.ground_truth: truth_attrs},
+    ["train_hash", "test_hash", "model_output"],
+)
+per_example = lds_per_example(scores["scores"], truth["masks"], truth["outputs"])
+record = {
+    "method": score_attrs["method"],
+    "ensemble": score_attrs["ensemble"],
+    "I": score_attrs["I"],
+    "D": score_attrs["D"],
+    "members": len(score_attrs["members"]),
+    "serving_seconds": score_attrs["serving_seconds"],
+    "scores_file": str(snakemake.input.scores),
+    **summarize(per_example),
+    "per_example": [None if x != x else x for x in per_example.tolist()],
+}
+if record["n_undefined"]:
+    log.warning("LDS undefined (constant ranks) for %d of %d test examples", record["n_undefined"], record["n_test"])
+log.info("%s %s I=%d D=%d: LDS %.4f", record["method"], record["ensemble"], record["I"], record["D"], record["lds"])
+with atomic_path(snakemake.output[0]) as tmp, open(tmp, "w") as handle:
+    json.dump(record, handle, indent=1)

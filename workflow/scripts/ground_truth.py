@@ -1,0 +1,36 @@
+"""Adapter: model outputs of every LDS retrain on the test set (Appendix D ground truth)."""
+
+import numpy as np
+import torch
+
+from tdacore.data import read_dataset
+from tdacore.grads import batched_outputs
+from tdacore.models import load_model
+from tdacore.outputs import margin
+from tdacore.runtime import configure, resolve_device
+from tdacore.store import ProvenanceError, file_hash, write_h5
+
+log = configure(snakemake.threads, snakemake.log[0])
+device = resolve_device(snakemake.params.device)
+data, data_attrs = read_dataset(snakemake.input.data)
+x_test, y_test = torch.as_tensor(data.x_test, device=device), torch.as_tensor(data.y_test, device=device)
+outputs = np.empty((len(snakemake.input.models), len(y_test)), dtype=np.float64)
+masks = np.zeros((len(snakemake.input.models), data.n_train), dtype=bool)
+for j, path in enumerate(snakemake.input.models):
+    model, meta = load_model(path, device)
+    if meta["train_hash"] != data_attrs["train_hash"]:
+        raise ProvenanceError(f"{path} was trained on training set {meta['train_hash']}, not {data_attrs['train_hash']}")
+    outputs[j] = batched_outputs(model, x_test, y_test, margin, snakemake.params.chunk_size).cpu().numpy()
+    masks[j, meta["subset"]] = True
+log.info("ground truth: %d subsets x %d test examples; mean margin %.3f", *outputs.shape, outputs.mean())
+write_h5(
+    snakemake.output[0],
+    {"outputs": outputs, "masks": masks},
+    {
+        "model_output": "margin",
+        "train_hash": data_attrs["train_hash"],
+        "test_hash": data_attrs["test_hash"],
+        "model_files": list(map(str, snakemake.input.models)),
+        "model_hashes": [file_hash(path) for path in snakemake.input.models],
+    },
+)
