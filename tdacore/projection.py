@@ -81,7 +81,7 @@ class GaussianProjector:
                 r, within = divmod(offset, self.block_rows)
                 take = min(self.block_rows - within, end - offset)
                 column = offset - (end - block.shape[1])
-                out += block[:, column : column + take] @ self._rows(r)[within : within + take]
+                out += block[:, column : column + take] @ self._rows(r)[within : within + take].to(block.dtype)
                 offset += take
         return out
 

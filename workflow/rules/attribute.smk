@@ -12,6 +12,8 @@ rule attribute:
     threads: config["threads"]
     resources:
         gpu=1,
+    conda:
+        CONDA_ENV
     log:
         f"{RESULTS}/logs/attribute/trak/{{ensemble}}/{{point}}.log",
     benchmark:

@@ -13,6 +13,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 RESULTS = f"results/{config['experiment']}"
 IDX_DIR = config["data"].get("idx_dir", "resources/mnist")
 TDACORE = Path(workflow.basedir).parent / "tdacore"
+CONDA_ENV = "../../environment.yaml"  # python 3.11 + tdacore, for --software-deployment-method conda
 GRID = grid(config["ensembles"])
 MAX_MODELS = max(point.n_models for point in GRID)
 

@@ -8,6 +8,8 @@ rule fetch_mnist_file:
         name="|".join(MNIST_FILES),
     params:
         md5=lambda wildcards: MNIST_FILES[wildcards.name],
+    conda:
+        CONDA_ENV
     log:
         f"{IDX_DIR}/logs/{{name}}.log",
     localrule: True
@@ -31,6 +33,8 @@ rule prepare_data:
     params:
         data=config["data"],
         seed=config["seed"],
+    conda:
+        CONDA_ENV
     log:
         f"{RESULTS}/logs/prepare_data.log",
     benchmark:

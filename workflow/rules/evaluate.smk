@@ -8,6 +8,8 @@ rule evaluate_lds:
         src=tdacore_sources("lds", "store", "runtime"),
     output:
         f"{RESULTS}/lds/trak/{{ensemble}}/{{point}}.json",
+    conda:
+        CONDA_ENV
     log:
         f"{RESULTS}/logs/evaluate_lds/trak/{{ensemble}}/{{point}}.log",
     benchmark:

@@ -16,6 +16,8 @@ rule featurize:
     threads: config["threads"]
     resources:
         gpu=1,
+    conda:
+        CONDA_ENV
     log:
         f"{RESULTS}/logs/featurize/{{i}}/d{{d}}.log",
     benchmark:

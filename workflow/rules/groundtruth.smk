@@ -14,6 +14,8 @@ rule ground_truth:
     threads: config["threads"]
     resources:
         gpu=1,
+    conda:
+        CONDA_ENV
     log:
         f"{RESULTS}/logs/ground_truth.log",
     benchmark:

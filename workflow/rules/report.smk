@@ -7,6 +7,8 @@ rule lds_table:
         src=tdacore_sources("report"),
     output:
         f"{RESULTS}/tables/lds.tsv",
+    conda:
+        CONDA_ENV
     log:
         f"{RESULTS}/logs/lds_table.log",
     script:
@@ -19,6 +21,8 @@ rule lds_figure:
         src=tdacore_sources("plots"),
     output:
         f"{RESULTS}/figures/lds_vs_I.png",
+    conda:
+        CONDA_ENV
     log:
         f"{RESULTS}/logs/lds_figure.log",
     script:

@@ -21,6 +21,8 @@ rule train_base:
     threads: config["threads"]
     resources:
         gpu=1,
+    conda:
+        CONDA_ENV
     log:
         f"{RESULTS}/logs/train_base/{{i}}.log",
     benchmark:
@@ -45,6 +47,8 @@ rule retrain_subset:
     threads: config["threads"]
     resources:
         gpu=1,
+    conda:
+        CONDA_ENV
     log:
         f"{RESULTS}/logs/retrain_subset/{{j}}.log",
     benchmark:

@@ -1,0 +1,41 @@
+"""The model output (margin), Q, and per-sample gradients against independent computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from tdacore.grads import per_sample_grads
+from tdacore.models import build_model
+from tdacore.outputs import margin, one_minus_p
+
+
+def test_margin_is_log_odds_of_correct_class():
+    logits = torch.randn(20, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    labels = torch.arange(20) % 6
+    p = torch.softmax(logits, 1)[torch.arange(20), labels]
+    torch.testing.assert_close(margin(logits, labels), torch.log(p / (1 - p)))
+    torch.testing.assert_close(one_minus_p(logits, labels), 1 - p)
+
+
+def test_margin_stays_finite_when_p_rounds_to_one():
+    logits = torch.tensor([[60.0, 0.0, -3.0]])
+    assert torch.softmax(logits, 1)[0, 0] == 1.0  # float32: log(p / (1 - p)) would be inf
+    value = margin(logits, torch.tensor([0]))
+    assert torch.isfinite(value) and abs(value.item() - (60 - np.log(1 + np.exp(-3)))) < 1e-4
+
+
+def test_per_sample_grads_match_autograd_loop():
+    model = build_model({"name": "mlp", "hidden": [8, 6], "dropout": 0.1}, 5, 3, seed=1).eval()
+    x = torch.randn(9, 5, generator=torch.Generator().manual_seed(2))
+    y = torch.arange(9) % 3
+    rows_seen = []
+    for rows, blocks in per_sample_grads(model, x, y, margin, chunk_size=4):
+        rows_seen.append((rows.start, rows.stop))
+        flat = torch.cat(blocks, 1)
+        for r in range(rows.start, rows.stop):
+            model.zero_grad()
+            margin(model(x[r : r + 1]), y[r : r + 1]).sum().backward()
+            expected = torch.cat([p.grad.reshape(-1) for p in model.parameters()])
+            torch.testing.assert_close(flat[r - rows.start], expected, rtol=1e-5, atol=1e-6)
+    assert rows_seen == [(0, 4), (4, 8), (8, 9)]

