@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -56,9 +58,40 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     changed = {**TINY, "trak": {**TINY["trak"], "projection": {"kind": "gaussian", "dim": 32}}}
     plan = snakemake(tmp_path, changed, "--dry-run", "--quiet", "rules")
     assert plan.returncode == 0, plan.stderr[-3000:]
-    out = plan.stdout + plan.stderr
-    assert "featurize" in out and "attribute" in out
-    assert "train_base" not in out and "retrain_subset" not in out and "ground_truth" not in out
+    assert planned_rules(plan.stdout + plan.stderr) == {
+        "featurize", "attribute", "evaluate_lds", "lds_table", "lds_figure", "all"
+    }
+
+    # Editing tdacore/lds.py reruns the LDS rules and what follows, nothing upstream.
+    assert _planned_rules_after_touching(tmp_path, "lds.py") == {"evaluate_lds", "lds_table", "lds_figure", "all"}
+    assert _planned_rules_after_touching(tmp_path, "projection.py") == {
+        "featurize", "attribute", "evaluate_lds", "lds_table", "lds_figure", "all"
+    }
+
+
+def _planned_rules_after_touching(workdir: Path, module: str) -> set[str]:
+    """Rules a dry run would execute if tdacore/<module> were newer; its mtime is restored."""
+    source = REPO / "tdacore" / module
+    stat = source.stat()
+    os.utime(source, (stat.st_atime, time.time() + 60))
+    try:
+        plan = snakemake(workdir, TINY, "--dry-run", "--quiet", "rules")
+    finally:
+        os.utime(source, (stat.st_atime, stat.st_mtime))
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    return planned_rules(plan.stdout + plan.stderr)
+
+
+def planned_rules(output: str) -> set[str]:
+    """Rule names in the 'job count' table Snakemake prints for a dry run."""
+    lines = output.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.split() == ["job", "count"]) + 2
+    rules = set()
+    for line in lines[start:]:
+        if not line.strip() or line.startswith("total"):
+            break
+        rules.add(line.split()[0])
+    return rules
 
 
 def test_lint_is_clean():
