@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
+import functools
 import math
-import os
+import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -30,16 +30,26 @@ TINY = {
 }
 
 
-def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, config: dict, *args: str, snakefile: Path = SNAKEFILE) -> subprocess.CompletedProcess:
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", "config.yaml", "--cores", "2", *args]
+    command = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--configfile", "config.yaml", "--cores", "2", *args]
     return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=900)
 
 
 def test_end_to_end_then_nothing_to_do(tmp_path: Path):
-    first = snakemake(tmp_path, TINY)
+    # A copy of the workflow and of tdacore's sources, so that the test can edit a source file.
+    # (Jobs still import the installed tdacore; the copy's files are the rules' inputs.)
+    checkout = tmp_path / "checkout"
+    for part in ("workflow", "tdacore"):
+        shutil.copytree(REPO / part, checkout / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "environment.yaml", checkout)
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    run = functools.partial(snakemake, workdir, snakefile=checkout / "workflow" / "Snakefile")
+
+    first = run(TINY)
     assert first.returncode == 0, first.stderr[-3000:]
-    with open(tmp_path / "results/tiny/tables/lds.tsv", newline="") as handle:
+    with open(workdir / "results/tiny/tables/lds.tsv", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     got = {(r["ensemble"], int(r["I"]), int(r["D"])) for r in rows}
     assert got == {("naive", 1, 1), ("naive", 2, 1), ("dropout", 1, 2), ("dropout", 2, 2)}
@@ -47,37 +57,37 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
         assert math.isfinite(float(row["lds"])) and -1 <= float(row["lds"]) <= 1
         assert int(row["members"]) == int(row["I"]) * (int(row["D"]) if row["ensemble"] == "dropout" else 1)
         assert int(row["n_test"]) == 40
-    assert (tmp_path / "results/tiny/figures/lds_vs_I.png").stat().st_size > 1000
-    assert not list((tmp_path / "results").rglob("*.part"))
+    assert (workdir / "results/tiny/figures/lds_vs_I.png").stat().st_size > 1000
+    assert not list((workdir / "results").rglob("*.part"))
 
-    second = snakemake(tmp_path, TINY, "--dry-run")
+    second = run(TINY, "--dry-run")
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Nothing to be done" in second.stdout + second.stderr
 
     # Changing the projection dimension reruns featurization onwards, not training or the ground truth.
     changed = {**TINY, "trak": {**TINY["trak"], "projection": {"kind": "gaussian", "dim": 32}}}
-    plan = snakemake(tmp_path, changed, "--dry-run", "--quiet", "rules")
+    plan = run(changed, "--dry-run", "--quiet", "rules")
     assert plan.returncode == 0, plan.stderr[-3000:]
     assert planned_rules(plan.stdout + plan.stderr) == {
         "featurize", "attribute", "evaluate_lds", "lds_table", "lds_figure", "all"
     }
 
-    # Editing tdacore/lds.py reruns the LDS rules and what follows, nothing upstream.
-    assert _planned_rules_after_touching(tmp_path, "lds.py") == {"evaluate_lds", "lds_table", "lds_figure", "all"}
-    assert _planned_rules_after_touching(tmp_path, "projection.py") == {
+    # Editing tdacore/lds.py reruns the LDS rules and what follows, nothing upstream
+    # (Snakemake compares input checksums: an edit counts, a mere touch does not).
+    assert _rules_after_editing(run, checkout / "tdacore" / "lds.py") == {"evaluate_lds", "lds_table", "lds_figure", "all"}
+    assert _rules_after_editing(run, checkout / "tdacore" / "projection.py") == {
         "featurize", "attribute", "evaluate_lds", "lds_table", "lds_figure", "all"
     }
 
 
-def _planned_rules_after_touching(workdir: Path, module: str) -> set[str]:
-    """Rules a dry run would execute if tdacore/<module> were newer; its mtime is restored."""
-    source = REPO / "tdacore" / module
-    stat = source.stat()
-    os.utime(source, (stat.st_atime, time.time() + 60))
+def _rules_after_editing(run, source: Path) -> set[str]:
+    """Rules a dry run would execute once `source` is edited; the edit is undone afterwards."""
+    original = source.read_text()
+    source.write_text(original + "\n# an edit\n")
     try:
-        plan = snakemake(workdir, TINY, "--dry-run", "--quiet", "rules")
+        plan = run(TINY, "--dry-run", "--quiet", "rules")
     finally:
-        os.utime(source, (stat.st_atime, stat.st_mtime))
+        source.write_text(original)
     assert plan.returncode == 0, plan.stderr[-3000:]
     return planned_rules(plan.stdout + plan.stderr)
 

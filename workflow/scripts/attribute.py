@@ -15,15 +15,17 @@ require_agreement(attrs, ["train_hash", "test_hash", "proj_kind", "proj_dim", "m
 require_distinct(attrs, "proj_seed")
 
 
-def arrays(path, *names):
-    return read_h5(path, list(names))[0].values()
+def member_kernel(path: str):
+    arrays, _ = read_h5(path, ["phi_train", "phi_test"])
+    return kernel(arrays["phi_train"], arrays["phi_test"], snakemake.params.ridge)
+
+
+def member_q(path: str):
+    return read_h5(path, ["q_train"])[0]["q_train"]
 
 
 start = time.perf_counter()
-scores = ensemble_scores(
-    (kernel(*arrays(path, "phi_train", "phi_test"), snakemake.params.ridge) for path in paths),
-    (next(iter(arrays(path, "q_train"))) for path in paths),
-)
+scores = ensemble_scores((member_kernel(path) for path in paths), (member_q(path) for path in paths))
 seconds = time.perf_counter() - start
 serving = seconds + sum(a["seconds"] for a in attrs.values())
 log.info("%s %s: %d members, scores %s, %.1f s (serving total %.1f s)", point.ensemble, point.name, len(paths), scores.shape, seconds, serving)

@@ -7,7 +7,7 @@ from tdacore.models import load_model
 from tdacore.projection import make_projector
 from tdacore.runtime import configure, resolve_device
 from tdacore.seeds import derive_seed
-from tdacore.store import ProvenanceError, content_hash, file_hash, write_h5
+from tdacore.store import content_hash, file_hash, require_agreement, write_h5
 from tdacore.trak import featurize
 from tdacore.variants import masked, sample_masks
 
@@ -17,8 +17,7 @@ i, d = int(snakemake.wildcards.i), int(snakemake.wildcards.d)
 device = resolve_device(p.device)
 data, data_attrs = read_dataset(snakemake.input.data)
 model, meta = load_model(snakemake.input.model, device)
-if meta["train_hash"] != data_attrs["train_hash"]:
-    raise ProvenanceError(f"{snakemake.input.model} was trained on training set {meta['train_hash']}, not {data_attrs['train_hash']}")
+require_agreement({snakemake.input.model: meta, snakemake.input.data: data_attrs}, ["train_hash"])
 x_train, y_train, x_test, y_test = (torch.as_tensor(a, device=device) for a in (data.x_train, data.y_train, data.x_test, data.y_test))
 
 mask_seed = derive_seed(p.seed, "dropout-mask", i, d)

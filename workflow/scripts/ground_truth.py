@@ -8,7 +8,7 @@ from tdacore.grads import batched_outputs
 from tdacore.models import load_model
 from tdacore.outputs import margin
 from tdacore.runtime import configure, resolve_device
-from tdacore.store import ProvenanceError, file_hash, write_h5
+from tdacore.store import file_hash, require_agreement, write_h5
 
 log = configure(snakemake.threads, snakemake.log[0])
 device = resolve_device(snakemake.params.device)
@@ -18,8 +18,7 @@ outputs = np.empty((len(snakemake.input.models), len(y_test)), dtype=np.float64)
 masks = np.zeros((len(snakemake.input.models), data.n_train), dtype=bool)
 for j, path in enumerate(snakemake.input.models):
     model, meta = load_model(path, device)
-    if meta["train_hash"] != data_attrs["train_hash"]:
-        raise ProvenanceError(f"{path} was trained on training set {meta['train_hash']}, not {data_attrs['train_hash']}")
+    require_agreement({path: meta, snakemake.input.data: data_attrs}, ["train_hash"])
     outputs[j] = batched_outputs(model, x_test, y_test, margin, snakemake.params.chunk_size).cpu().numpy()
     masks[j, meta["subset"]] = True
 log.info("ground truth: %d subsets x %d test examples; mean margin %.3f", *outputs.shape, outputs.mean())
