@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from tdacore.store import atomic_path
+from tdacore.store import atomic_path, file_hash
 
 # IDX type codes -> numpy big-endian dtypes.
 _DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -64,20 +63,11 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
             handle.write(header + body)
 
 
-def md5(path: str | os.PathLike) -> str:
-    """MD5 of a file (the checksum MNIST's mirrors publish)."""
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch(url: str, path: str | os.PathLike, expected_md5: str) -> None:
     """Download `url` to `path`, keeping it only if its MD5 is `expected_md5`."""
     with atomic_path(path) as tmp:
         urllib.request.urlretrieve(url, tmp)
-        got = md5(tmp)
+        got = file_hash(tmp, "md5")
         if got != expected_md5:
             raise ValueError(f"{url}: MD5 {got} differs from the expected {expected_md5}; file not kept")
 

@@ -55,9 +55,9 @@ def array_hash(*arrays: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def file_hash(path: str | os.PathLike) -> str:
-    """sha256 of a file's bytes."""
-    digest = hashlib.sha256()
+def file_hash(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes (sha256 by default; MNIST's mirrors publish md5)."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)

@@ -21,6 +21,8 @@ rule lds_figure:
         src=tdacore_sources("plots"),
     output:
         f"{RESULTS}/figures/lds_vs_I.png",
+    params:
+        title=f"{config['experiment']}: TRAK, {config['trak']['projection']['kind']} projection k={config['trak']['projection']['dim']}",
     conda:
         CONDA_ENV
     log:

@@ -4,7 +4,7 @@ import time
 
 from tdacore.ensemble import parse_point
 from tdacore.runtime import configure
-from tdacore.store import read_attrs, read_h5, require_agreement, require_distinct, write_h5
+from tdacore.store import content_hash, read_attrs, read_h5, require_agreement, require_distinct, write_h5
 from tdacore.trak import ensemble_scores, kernel
 
 log = configure(snakemake.threads, snakemake.log[0])
@@ -40,6 +40,10 @@ write_h5(
         "D": point.n_passes,
         "members": [[a["model"], a["dropout_pass"]] for a in attrs.values()],
         "feature_files": paths,
+        "proj_seeds": [a["proj_seed"] for a in attrs.values()],
+        "mask_seeds": [a["mask_seed"] for a in attrs.values()],
+        "model_hashes": sorted({a["model_hash"] for a in attrs.values()}),
+        "config_hash": content_hash([snakemake.params.ridge, sorted({a["config_hash"] for a in attrs.values()})]),
         "proj_kind": first["proj_kind"],
         "proj_dim": first["proj_dim"],
         "ridge": snakemake.params.ridge,

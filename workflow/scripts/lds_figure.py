@@ -5,4 +5,4 @@ from tdacore.report import read_table
 from tdacore.runtime import configure
 
 configure(1, snakemake.log[0])
-lds_vs_models(read_table(snakemake.input.table), snakemake.output[0], title=snakemake.config["experiment"])
+lds_vs_models(read_table(snakemake.input.table), snakemake.output[0], title=snakemake.params.title)
