@@ -8,8 +8,11 @@ the Dropout Ensemble (I, D) uses passes 1..D of each of models 0..I-1.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -55,3 +58,19 @@ def grid(ensembles: dict[str, Any]) -> list[GridPoint]:
     dropout = ensembles.get("dropout", {})
     points += [GridPoint("dropout", i, d) for i in dropout.get("I", []) for d in dropout.get("D", [])]
     return points
+
+
+def running_mean(arrays: Iterable[np.ndarray], what: str = "member") -> np.ndarray:
+    """The mean of `arrays` in float64, accumulated so that members are never all held at once."""
+    total, count = None, 0
+    for array in arrays:
+        total = np.array(array, dtype=np.float64) if total is None else total + array
+        count += 1
+    if total is None:
+        raise ValueError(f"an ensemble needs at least one {what}")
+    return total / count
+
+
+def mean_scores(member_scores: Iterable[np.ndarray]) -> np.ndarray:
+    """Eq. 1: the ensemble's scores are the mean of its members' scores (IF, Grad-Dot, Grad-Cos)."""
+    return running_mean(member_scores, "member's scores")

@@ -21,3 +21,13 @@ def margin(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def one_minus_p(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """1 - p_y, TRAK's Q (Eq. 2), as sigmoid(-margin): stable where p_y is near 1."""
     return torch.sigmoid(-margin(logits, labels))
+
+
+def log_likelihood(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """log p_y: its gradient is minus the training-loss gradient (IF's training side)."""
+    return torch.log_softmax(logits, dim=-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+
+
+def mean_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The training loss of Appendix B.1, averaged over the batch (IF's Hessian)."""
+    return torch.nn.functional.cross_entropy(logits, labels)

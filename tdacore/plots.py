@@ -15,27 +15,34 @@ from tdacore.store import atomic_path  # noqa: E402
 
 
 def _label(row) -> str:
-    ensemble = "naive" if row.ensemble == "naive" else f"Dropout D={row.D}"
-    return f"{row.method.upper()} {ensemble}"
+    return "naive" if row.ensemble == "naive" else f"Dropout D={row.D}"
 
 
 def lds_vs_models(rows: list[dict], out: str | os.PathLike, title: str) -> None:
-    """One line per (method, ensemble) of mean LDS against I, with standard-error bars."""
+    """One panel per method (Figure 1; Figure 6 for several), one line per ensemble of mean LDS
+    against I, with standard-error bars."""
     frame = pd.DataFrame(rows).sort_values(["method", "ensemble", "D", "I"])
     frame["label"] = [_label(row) for row in frame.itertuples()]
-    labels = list(dict.fromkeys(frame["label"]))
+    labels = list(dict.fromkeys(frame.sort_values(["ensemble", "D"], ascending=[False, True])["label"]))
     palette = dict(zip(labels, sns.color_palette(n_colors=len(labels))))
+    methods = list(dict.fromkeys(frame["method"]))
     sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    sns.lineplot(frame, x="I", y="lds", hue="label", hue_order=labels, palette=palette, marker="o", ax=ax)
-    for label, part in frame.groupby("label"):
-        ax.errorbar(part["I"], part["lds"], yerr=part["lds_sem"], fmt="none", ecolor=palette[label], capsize=3)
-    ax.set_xticks(sorted(frame["I"].unique()))
-    ax.set_xlabel("independently trained models I")
-    ax.set_ylabel("LDS")
-    ax.set_title(title)
-    ax.legend(title=None, fontsize=8)
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.6), squeeze=False)
+    for ax, method in zip(axes[0], methods):
+        part = frame[frame["method"] == method]
+        sns.lineplot(part, x="I", y="lds", hue="label", hue_order=labels, palette=palette, marker="o", ax=ax)
+        for label, line in part.groupby("label"):
+            ax.errorbar(line["I"], line["lds"], yerr=line["lds_sem"], fmt="none", ecolor=palette[label], capsize=3)
+        ax.set_xticks(sorted(part["I"].unique()))
+        ax.set_xlabel("independently trained models I")
+        ax.set_ylabel("LDS")
+        ax.set_title(METHOD_NAMES.get(method, method))
+        ax.legend(title=None, fontsize=8)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", dpi=150)
     plt.close(fig)
+
+
+METHOD_NAMES = {"trak": "TRAK", "if": "IF (CG)", "graddot": "Grad-Dot", "gradcos": "Grad-Cos"}

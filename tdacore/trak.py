@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tdacore.ensemble import running_mean
 from tdacore.grads import OutputFn, batched_outputs, per_sample_grads
 from tdacore.outputs import margin, one_minus_p
 from tdacore.projection import Projector
@@ -74,21 +75,10 @@ def kernel(phi_train: np.ndarray, phi_test: np.ndarray, ridge: float) -> np.ndar
     return np.asarray(phi_test, dtype=np.float64) @ solved
 
 
-def _mean(arrays: Iterable[np.ndarray], what: str) -> np.ndarray:
-    """Running mean, so that members are never all held at once."""
-    total, count = None, 0
-    for array in arrays:
-        total = np.array(array, dtype=np.float64) if total is None else total + array
-        count += 1
-    if total is None:
-        raise ValueError(f"an ensemble needs at least one {what}")
-    return total / count
-
-
 def ensemble_scores(kernels: Iterable[np.ndarray], qs: Iterable[np.ndarray]) -> np.ndarray:
     """Eq. 2: the mean of the members' kernels, its training columns scaled by the mean of their Q."""
-    mean_kernel = _mean(kernels, "kernel")
-    mean_q = _mean(qs, "Q")
+    mean_kernel = running_mean(kernels, "kernel")
+    mean_q = running_mean(qs, "Q")
     if mean_q.shape[0] != mean_kernel.shape[1]:
         raise ValueError(f"Q has {mean_q.shape[0]} training examples but the kernel has {mean_kernel.shape[1]}")
     return mean_kernel * mean_q[None, :]

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from tdacore.seeds import torch_generator
+from tdacore.seeds import derive_seed, torch_generator
 
 Masks = dict[str, torch.Tensor]
 
@@ -55,6 +55,18 @@ def sample_masks(model: nn.Module, example: torch.Tensor, seed: int) -> Masks:
         keep = torch.rand(shape, generator=generator) >= p
         masks[name] = keep.to(example.dtype) / (1.0 - p)
     return {name: mask.to(example.device) for name, mask in masks.items()}
+
+
+def mask_seed(seed: int, model_index: int, dropout_pass: int) -> int:
+    """The seed of pass d of model i (-1 for pass 0, which has no mask)."""
+    return derive_seed(seed, "dropout-mask", model_index, dropout_pass) if dropout_pass > 0 else -1
+
+
+def pass_masks(model: nn.Module, example: torch.Tensor, seed: int, model_index: int, dropout_pass: int) -> Masks | None:
+    """The masks of dropout pass d of model i; None for pass 0 (the unmasked model)."""
+    if dropout_pass == 0:
+        return None
+    return sample_masks(model, example, mask_seed(seed, model_index, dropout_pass))
 
 
 @contextmanager

@@ -25,6 +25,8 @@ TINY = {
     "model": {"name": "mlp", "hidden": [32, 16], "dropout": 0.1},
     "train": {"epochs": 3, "lr": 0.01, "momentum": 0.9, "batch_size": 64, "base_fraction": 0.5},
     "lds": {"num_subsets": 6, "alpha": 0.5},
+    "methods": ["trak", "if", "graddot", "gradcos"],
+    "influence": {"damping": 3.0, "rtol": 1e-3, "max_iter": 50},  # the tiny MLP's Hessian is indefinite
     "trak": {"projection": {"kind": "gaussian", "dim": 64}, "ridge": 0.0, "chunk_size": 100},
     "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}},
 }
@@ -51,8 +53,9 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     assert first.returncode == 0, first.stderr[-3000:]
     with open(workdir / "results/tiny/tables/lds.tsv", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
-    got = {(r["ensemble"], int(r["I"]), int(r["D"])) for r in rows}
-    assert got == {("naive", 1, 1), ("naive", 2, 1), ("dropout", 1, 2), ("dropout", 2, 2)}
+    got = {(r["method"], r["ensemble"], int(r["I"]), int(r["D"])) for r in rows}
+    points = {("naive", 1, 1), ("naive", 2, 1), ("dropout", 1, 2), ("dropout", 2, 2)}
+    assert got == {(method, *point) for method in TINY["methods"] for point in points}
     for row in rows:
         assert math.isfinite(float(row["lds"])) and -1 <= float(row["lds"]) <= 1
         assert int(row["members"]) == int(row["I"]) * (int(row["D"]) if row["ensemble"] == "dropout" else 1)
@@ -69,14 +72,17 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     plan = run(changed, "--dry-run", "--quiet", "rules")
     assert plan.returncode == 0, plan.stderr[-3000:]
     assert planned_rules(plan.stdout + plan.stderr) == {
-        "featurize", "attribute", "evaluate_lds", "lds_table", "lds_figure", "all"
+        "featurize", "attribute_trak", "evaluate_lds", "lds_table", "lds_figure", "all"
     }
 
     # Editing tdacore/lds.py reruns the LDS rules and what follows, nothing upstream
     # (Snakemake compares input checksums: an edit counts, a mere touch does not).
     assert _rules_after_editing(run, checkout / "tdacore" / "lds.py") == {"evaluate_lds", "lds_table", "lds_figure", "all"}
     assert _rules_after_editing(run, checkout / "tdacore" / "projection.py") == {
-        "featurize", "attribute", "evaluate_lds", "lds_table", "lds_figure", "all"
+        "featurize", "attribute_trak", "evaluate_lds", "lds_table", "lds_figure", "all"
+    }
+    assert _rules_after_editing(run, checkout / "tdacore" / "cg.py") == {
+        "member_scores", "attribute_mean", "evaluate_lds", "lds_table", "lds_figure", "all"
     }
 
 
@@ -123,6 +129,8 @@ def test_lint_is_clean():
         (lambda c: c["ensembles"]["dropout"].update(D=[0]), "['ensembles']['dropout']['D']"),
         (lambda c: c["train"].update(epochs=-1), "['train']['epochs']"),
         (lambda c: c["trak"]["projection"].update(dim=0), "['trak']['projection']['dim']"),
+        (lambda c: c.update(methods=["trak", "tracin"]), "['methods'][1]"),
+        (lambda c: c["influence"].update(max_iter=0), "['influence']['max_iter']"),
     ],
 )
 def test_invalid_config_fails_before_any_job(tmp_path: Path, edit, key: str):

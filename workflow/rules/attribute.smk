@@ -1,9 +1,10 @@
-# TRAK scores of one ensemble grid point (Eq. 2 over its members).
+# Scores of one ensemble grid point: TRAK by Eq. 2 over its members' features; IF, Grad-Dot and
+# Grad-Cos by Eq. 1 over per-member scores (one job per member: model i, dropout pass d).
 
 
-rule attribute:
+rule attribute_trak:
     input:
-        features=member_features,
+        features=member_files,
         src=tdacore_sources("trak", "ensemble", "store", "runtime"),
     output:
         f"{RESULTS}/scores/trak/{{ensemble}}/{{point}}.h5",
@@ -19,4 +20,54 @@ rule attribute:
     benchmark:
         f"{RESULTS}/benchmarks/attribute/trak/{{ensemble}}/{{point}}.tsv"
     script:
-        "../scripts/attribute.py"
+        "../scripts/attribute_trak.py"
+
+
+rule member_scores:
+    input:
+        data=f"{RESULTS}/data/dataset.h5",
+        model=f"{RESULTS}/models/base/{{i}}.pt",
+        src=tdacore_sources(
+            "members", "data", "models", "outputs", "grads", "hessian", "cg", "methods", "variants", "seeds", "store", "runtime"
+        ),
+    output:
+        f"{RESULTS}/member_scores/{{method}}/{{i}}/d{{d}}.h5",
+    wildcard_constraints:
+        method="if|graddot|gradcos",
+    params:
+        seed=config["seed"],
+        device=config["device"],
+        chunk_size=config["trak"]["chunk_size"],
+        influence=config["influence"],
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    conda:
+        CONDA_ENV
+    log:
+        f"{RESULTS}/logs/member_scores/{{method}}/{{i}}/d{{d}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/member_scores/{{method}}/{{i}}/d{{d}}.tsv"
+    script:
+        "../scripts/member_scores.py"
+
+
+rule attribute_mean:
+    input:
+        members=member_files,
+        src=tdacore_sources("ensemble", "store", "runtime"),
+    output:
+        f"{RESULTS}/scores/{{method}}/{{ensemble}}/{{point}}.h5",
+    wildcard_constraints:
+        method="if|graddot|gradcos",
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    conda:
+        CONDA_ENV
+    log:
+        f"{RESULTS}/logs/attribute/{{method}}/{{ensemble}}/{{point}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/attribute/{{method}}/{{ensemble}}/{{point}}.tsv"
+    script:
+        "../scripts/attribute_mean.py"

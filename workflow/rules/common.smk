@@ -15,6 +15,7 @@ IDX_DIR = config["data"].get("idx_dir", "resources/mnist")
 TDACORE = Path(workflow.basedir).parent / "tdacore"
 CONDA_ENV = "../../environment.yaml"  # python 3.11 + tdacore, for --software-deployment-method conda
 GRID = grid(config["ensembles"])
+METHODS = config["methods"]
 MAX_MODELS = max(point.n_models for point in GRID)
 
 
@@ -24,6 +25,7 @@ wildcard_constraints:
     d=r"\d+",
     ensemble="|".join(sorted({point.ensemble for point in GRID})),
     point=r"I\d+(-D\d+)?",
+    method="|".join(METHODS),
 
 
 def tdacore_sources(*modules):
@@ -31,10 +33,12 @@ def tdacore_sources(*modules):
     return [str(TDACORE / f"{module}.py") for module in modules]
 
 
-def member_features(wildcards):
-    """Feature files of every (model, dropout pass) member of a grid point."""
+def member_files(wildcards):
+    """Per-member files of a grid point: TRAK features, or another method's member scores."""
     point = parse_point(wildcards.ensemble, wildcards.point)
-    return [f"{RESULTS}/features/{m.model}/d{m.dropout_pass}.h5" for m in point.members()]
+    if wildcards.get("method", "trak") == "trak":
+        return [f"{RESULTS}/features/{m.model}/d{m.dropout_pass}.h5" for m in point.members()]
+    return [f"{RESULTS}/member_scores/{wildcards.method}/{m.model}/d{m.dropout_pass}.h5" for m in point.members()]
 
 
 def data_inputs(wildcards):

@@ -3,16 +3,16 @@
 
 rule evaluate_lds:
     input:
-        scores=f"{RESULTS}/scores/trak/{{ensemble}}/{{point}}.h5",
+        scores=f"{RESULTS}/scores/{{method}}/{{ensemble}}/{{point}}.h5",
         ground_truth=f"{RESULTS}/groundtruth.h5",
         src=tdacore_sources("lds", "store", "runtime"),
     output:
-        f"{RESULTS}/lds/trak/{{ensemble}}/{{point}}.json",
+        f"{RESULTS}/lds/{{method}}/{{ensemble}}/{{point}}.json",
     conda:
         CONDA_ENV
     log:
-        f"{RESULTS}/logs/evaluate_lds/trak/{{ensemble}}/{{point}}.log",
+        f"{RESULTS}/logs/evaluate_lds/{{method}}/{{ensemble}}/{{point}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/evaluate_lds/trak/{{ensemble}}/{{point}}.tsv"
+        f"{RESULTS}/benchmarks/evaluate_lds/{{method}}/{{ensemble}}/{{point}}.tsv"
     script:
         "../scripts/evaluate_lds.py"

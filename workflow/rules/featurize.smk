@@ -5,7 +5,9 @@ rule featurize:
     input:
         data=f"{RESULTS}/data/dataset.h5",
         model=f"{RESULTS}/models/base/{{i}}.pt",
-        src=tdacore_sources("data", "models", "outputs", "grads", "projection", "variants", "trak", "seeds", "store", "runtime"),
+        src=tdacore_sources(
+            "members", "data", "models", "outputs", "grads", "projection", "variants", "trak", "seeds", "store", "runtime"
+        ),
     output:
         f"{RESULTS}/features/{{i}}/d{{d}}.h5",
     params:

@@ -3,7 +3,7 @@
 
 rule lds_table:
     input:
-        lds=[f"{RESULTS}/lds/trak/{point.ensemble}/{point.name}.json" for point in GRID],
+        lds=[f"{RESULTS}/lds/{method}/{point.ensemble}/{point.name}.json" for method in METHODS for point in GRID],
         src=tdacore_sources("report"),
     output:
         f"{RESULTS}/tables/lds.tsv",
@@ -22,7 +22,7 @@ rule lds_figure:
     output:
         f"{RESULTS}/figures/lds_vs_I.png",
     params:
-        title=f"{config['experiment']}: TRAK, {config['trak']['projection']['kind']} projection k={config['trak']['projection']['dim']}",
+        title=f"{config['experiment']} (TRAK: {config['trak']['projection']['kind']} projection, k={config['trak']['projection']['dim']})",
     conda:
         CONDA_ENV
     log:

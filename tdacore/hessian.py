@@ -1,0 +1,48 @@
+"""Exact Hessian-vector products of the mean training loss (torch.func forward-over-reverse)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.func import functional_call, grad, jvp, vmap
+
+from tdacore.cg import MatVec
+from tdacore.grads import trainable_params
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (logits, labels) -> mean loss
+
+
+def flatten_params(model: nn.Module) -> tuple[torch.Tensor, Callable[[torch.Tensor], dict[str, torch.Tensor]]]:
+    """The trainable parameters as one vector, and the map back to a parameter dict."""
+    params = trainable_params(model)
+    shapes = {name: p.shape for name, p in params.items()}
+    sizes = [p.numel() for p in params.values()]
+
+    def unflatten(flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {name: piece.reshape(shapes[name]) for name, piece in zip(shapes, flat.split(sizes))}
+
+    return torch.cat([p.reshape(-1) for p in params.values()]), unflatten
+
+
+def damped_hvp(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: LossFn, damping: float, chunk_size: int) -> MatVec:
+    """V -> (H + damping I) V for V of shape n_params x r, H the Hessian of the mean of
+    loss_fn over (x, y) at the model's parameters, accumulated over chunks of examples."""
+    theta, unflatten = flatten_params(model)
+
+    def chunk_loss(flat: torch.Tensor, xc: torch.Tensor, yc: torch.Tensor) -> torch.Tensor:
+        return loss_fn(functional_call(model, unflatten(flat), (xc,)), yc)
+
+    def matvec(v: torch.Tensor) -> torch.Tensor:
+        out = damping * v
+        for start in range(0, len(x), chunk_size):
+            xc, yc = x[start : start + chunk_size], y[start : start + chunk_size]
+
+            def hvp(u: torch.Tensor, xc=xc, yc=yc) -> torch.Tensor:
+                return jvp(lambda flat: grad(chunk_loss)(flat, xc, yc), (theta,), (u,))[1]
+
+            out = out + (len(xc) / len(x)) * vmap(hvp, in_dims=1, out_dims=1)(v)
+        return out
+
+    return matvec

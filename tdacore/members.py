@@ -1,0 +1,35 @@
+"""Loading one ensemble member's inputs: the data set as tensors and a trained model that
+provably was trained on it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from tdacore.data import read_dataset
+from tdacore.models import load_model
+from tdacore.store import require_agreement
+
+
+@dataclass
+class TrainedMember:
+    model: nn.Module
+    meta: dict[str, Any]  # the model file's metadata
+    data_attrs: dict[str, Any]  # the data set file's provenance
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def load_trained(data_path: str | os.PathLike, model_path: str | os.PathLike, device: torch.device) -> TrainedMember:
+    """The model at `model_path` and the data set at `data_path`, refusing a model trained elsewhere."""
+    data, data_attrs = read_dataset(data_path)
+    model, meta = load_model(model_path, device)
+    require_agreement({str(model_path): meta, str(data_path): data_attrs}, ["train_hash"])
+    tensors = (torch.as_tensor(a, device=device) for a in (data.x_train, data.y_train, data.x_test, data.y_test))
+    return TrainedMember(model, meta, data_attrs, *tensors)

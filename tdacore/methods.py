@@ -1,0 +1,90 @@
+"""Gradient-based TDA methods of Appendix A besides TRAK: IF (conjugate gradients), Grad-Dot,
+Grad-Cos. Rows are test examples, columns training examples; a positive score means the
+training example raises the model output on the test example."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tdacore.cg import CGResult, conjugate_gradient
+from tdacore.grads import OutputFn, per_sample_grads, trainable_params
+from tdacore.hessian import damped_hvp
+from tdacore.outputs import log_likelihood, margin, mean_cross_entropy
+
+
+def grad_dot(g_test: torch.Tensor, g_train: torch.Tensor) -> torch.Tensor:
+    """Grad-Dot (Charpiat et al.): g(x)^T g(x_j)."""
+    return g_test @ g_train.T
+
+
+def grad_cos(g_test: torch.Tensor, g_train: torch.Tensor) -> torch.Tensor:
+    """Grad-Cos: g(x)^T g(x_j) / (|g(x)| |g(x_j)|); a zero gradient scores 0."""
+    tiny = torch.finfo(g_test.dtype).tiny
+
+    def unit(g: torch.Tensor) -> torch.Tensor:
+        return g / g.norm(dim=1, keepdim=True).clamp_min(tiny)
+
+    return grad_dot(unit(g_test), unit(g_train))
+
+
+def influence(
+    g_test: torch.Tensor, g_train_loglik: torch.Tensor, solve: Callable[[torch.Tensor], CGResult]
+) -> tuple[torch.Tensor, CGResult]:
+    """IF (Koh & Liang): tau_j = g_f(x)^T (H + lambda I)^{-1} grad log p(y_j | x_j).
+
+    Upweighting x_j moves the parameters by -(H + lambda I)^{-1} grad loss_j, so tau_j > 0 means
+    including x_j raises f(x). `solve` applies (H + lambda I)^{-1} to the columns of its argument
+    (conjugate gradients); its result, with the residual of every solve, is returned too.
+    """
+    result = solve(g_test.T)
+    return result.solution.T @ g_train_loglik.T, result
+
+
+def full_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int) -> torch.Tensor:
+    """All per-sample gradients as one matrix (rows x n_params): for the test side only."""
+    params = list(trainable_params(model).values())
+    out = torch.empty(len(x), sum(p.numel() for p in params), device=x.device, dtype=params[0].dtype)
+    for rows, blocks in per_sample_grads(model, x, y, output_fn, chunk_size):
+        torch.cat(blocks, dim=1, out=out[rows])
+    return out
+
+
+def score_matrix(
+    method: str,
+    model: nn.Module,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    *,
+    chunk_size: int,
+    damping: float = 0.0,
+    rtol: float = 1e-4,
+    max_iter: int = 100,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Scores (test x train) of one model (or dropout variant) by `method`, streaming the
+    training gradients chunk by chunk; for IF also the CG residuals and iteration count."""
+    g_test = full_grads(model, x_test, y_test, margin, chunk_size)
+    info: dict[str, Any] = {}
+    if method == "if":
+        hvp = damped_hvp(model, x_train, y_train, mean_cross_entropy, damping, chunk_size)
+        result = conjugate_gradient(hvp, g_test.T, rtol=rtol, max_iter=max_iter)
+        info = {
+            "cg_iterations": result.iterations,
+            "cg_converged": result.converged,
+            "cg_relative_residual": result.relative_residual.tolist(),
+        }
+        left, train_fn, pair = result.solution.T, log_likelihood, grad_dot
+    elif method in ("graddot", "gradcos"):
+        left, train_fn, pair = g_test, margin, grad_dot if method == "graddot" else grad_cos
+    else:
+        raise ValueError(f"unknown method '{method}' (known: if, graddot, gradcos)")
+    scores = np.empty((len(x_test), len(x_train)), dtype=np.float32)
+    for rows, blocks in per_sample_grads(model, x_train, y_train, train_fn, chunk_size):
+        scores[:, rows] = pair(left, torch.cat(blocks, dim=1)).cpu().numpy()
+    return scores, info

@@ -1,0 +1,42 @@
+"""Adapter: IF / Grad-Dot / Grad-Cos scores of one ensemble grid point (Eq. 1: the mean over members)."""
+
+import time
+
+from tdacore.ensemble import mean_scores, parse_point
+from tdacore.runtime import configure
+from tdacore.store import content_hash, read_attrs, read_h5, require_agreement, write_h5
+
+log = configure(snakemake.threads, snakemake.log[0])
+point = parse_point(snakemake.wildcards.ensemble, snakemake.wildcards.point)
+paths = list(map(str, snakemake.input.members))
+attrs = {path: read_attrs(path) for path in paths}
+require_agreement(attrs, ["method", "train_hash", "test_hash", "model_output", "config_hash"])
+
+start = time.perf_counter()
+scores = mean_scores(read_h5(path, ["scores"])[0]["scores"] for path in paths)
+seconds = time.perf_counter() - start
+serving = seconds + sum(a["seconds"] for a in attrs.values())
+first = attrs[paths[0]]
+log.info("%s %s %s: %d members, %.1f s (serving total %.1f s)", first["method"], point.ensemble, point.name, len(paths), seconds, serving)
+residuals = [r for a in attrs.values() for r in a.get("cg_relative_residual", [])]
+write_h5(
+    snakemake.output[0],
+    {"scores": scores.astype("float32")},
+    {
+        "method": first["method"],
+        "ensemble": point.ensemble,
+        "I": point.n_models,
+        "D": point.n_passes,
+        "members": [[a["model"], a["dropout_pass"]] for a in attrs.values()],
+        "member_files": paths,
+        "mask_seeds": [a["mask_seed"] for a in attrs.values()],
+        "model_hashes": sorted({a["model_hash"] for a in attrs.values()}),
+        "config_hash": first["config_hash"],
+        "model_output": first["model_output"],
+        "train_hash": first["train_hash"],
+        "test_hash": first["test_hash"],
+        "aggregate_seconds": seconds,
+        "serving_seconds": serving,
+        **({"cg_max_relative_residual": max(residuals)} if residuals else {}),
+    },
+)
