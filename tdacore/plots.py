@@ -14,6 +14,9 @@ import seaborn as sns  # noqa: E402
 from tdacore.store import atomic_path  # noqa: E402
 
 
+METHOD_NAMES = {"trak": "TRAK", "if": "IF (CG)", "graddot": "Grad-Dot", "gradcos": "Grad-Cos"}
+
+
 def _label(row) -> str:
     return "naive" if row.ensemble == "naive" else f"Dropout D={row.D}"
 
@@ -44,5 +47,3 @@ def lds_vs_models(rows: list[dict], out: str | os.PathLike, title: str) -> None:
         fig.savefig(tmp, format="png", dpi=150)
     plt.close(fig)
 
-
-METHOD_NAMES = {"trak": "TRAK", "if": "IF (CG)", "graddot": "Grad-Dot", "gradcos": "Grad-Cos"}
