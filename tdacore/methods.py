@@ -12,9 +12,10 @@ import torch
 from torch import nn
 
 from tdacore.cg import CGResult, conjugate_gradient
-from tdacore.grads import OutputFn, per_sample_grads, trainable_params
+from tdacore.grads import per_sample_grads, trainable_params
 from tdacore.hessian import damped_hvp
 from tdacore.outputs import log_likelihood, margin, mean_cross_entropy
+from tdacore.projection import IdentityProjector, project_grads
 
 
 def grad_dot(g_test: torch.Tensor, g_train: torch.Tensor) -> torch.Tensor:
@@ -45,15 +46,6 @@ def influence(
     return result.solution.T @ g_train_loglik.T, result
 
 
-def full_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int) -> torch.Tensor:
-    """All per-sample gradients as one matrix (rows x n_params): for the test side only."""
-    params = list(trainable_params(model).values())
-    out = torch.empty(len(x), sum(p.numel() for p in params), device=x.device, dtype=params[0].dtype)
-    for rows, blocks in per_sample_grads(model, x, y, output_fn, chunk_size):
-        torch.cat(blocks, dim=1, out=out[rows])
-    return out
-
-
 def score_matrix(
     method: str,
     model: nn.Module,
@@ -69,7 +61,8 @@ def score_matrix(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Scores (test x train) of one model (or dropout variant) by `method`, streaming the
     training gradients chunk by chunk; for IF also the CG residuals and iteration count."""
-    g_test = full_grads(model, x_test, y_test, margin, chunk_size)
+    n_params = sum(p.numel() for p in trainable_params(model).values())
+    g_test = project_grads(model, x_test, y_test, IdentityProjector(n_params), chunk_size)
     info: dict[str, Any] = {}
     if method == "if":
         hvp = damped_hvp(model, x_train, y_train, mean_cross_entropy, damping, chunk_size)

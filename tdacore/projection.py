@@ -8,7 +8,10 @@ fit in `cache_bytes` and regenerated otherwise, so any model size works.
 from __future__ import annotations
 
 import torch
+from torch import nn
 
+from tdacore.grads import OutputFn, per_sample_grads, trainable_params
+from tdacore.outputs import margin
 from tdacore.seeds import derive_seed, torch_generator
 
 
@@ -100,3 +103,15 @@ def make_projector(kind: str, n_params: int, dim: int, seed: int, device: torch.
     if kind == "identity":
         return IdentityProjector(n_params)
     raise ValueError(f"trak.projection.kind: unknown kind '{kind}' (known: gaussian, identity)")
+
+
+def project_grads(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, projector: Projector, chunk_size: int, output_fn: OutputFn = margin
+) -> torch.Tensor:
+    """Projected per-sample gradients of every row of x (rows x projector.dim), one chunk of
+    gradients at a time, written into one preallocated tensor (IdentityProjector: the gradients)."""
+    dtype = next(iter(trainable_params(model).values())).dtype
+    out = torch.empty(len(x), projector.dim, device=x.device, dtype=dtype)
+    for rows, blocks in per_sample_grads(model, x, y, output_fn, chunk_size):
+        out[rows] = projector(blocks)
+    return out

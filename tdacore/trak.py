@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from tdacore.ensemble import running_mean
-from tdacore.grads import OutputFn, batched_outputs, per_sample_grads
-from tdacore.outputs import margin, one_minus_p
-from tdacore.projection import Projector
+from tdacore.grads import batched_outputs
+from tdacore.outputs import one_minus_p
+from tdacore.projection import Projector, project_grads
 
 
 @dataclass
@@ -30,16 +30,6 @@ class Features:
     phi_test: np.ndarray  # n_test x k
     q_train: np.ndarray  # n_train
     seconds: float  # wall time spent making them (serving cost)
-
-
-def project_grads(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, projector: Projector, chunk_size: int, output_fn: OutputFn = margin
-) -> np.ndarray:
-    """phi for every row of x: projected per-sample gradients, written into one preallocated array."""
-    out = np.empty((len(x), projector.dim), dtype=np.float32)
-    for rows, grads in per_sample_grads(model, x, y, output_fn, chunk_size):
-        out[rows] = projector(grads).cpu().numpy()
-    return out
 
 
 def featurize(
@@ -53,8 +43,8 @@ def featurize(
 ) -> Features:
     """TRAK features of `model` as it is (wrap it in variants.masked for a dropout pass)."""
     start = time.perf_counter()
-    phi_train = project_grads(model, x_train, y_train, projector, chunk_size)
-    phi_test = project_grads(model, x_test, y_test, projector, chunk_size)
+    phi_train = project_grads(model, x_train, y_train, projector, chunk_size).cpu().numpy()
+    phi_test = project_grads(model, x_test, y_test, projector, chunk_size).cpu().numpy()
     q_train = batched_outputs(model, x_train, y_train, one_minus_p, chunk_size).cpu().numpy()
     return Features(phi_train, phi_test, q_train, time.perf_counter() - start)
 

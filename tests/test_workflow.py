@@ -78,7 +78,7 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     # Editing tdacore/lds.py reruns the LDS rules and what follows, nothing upstream
     # (Snakemake compares input checksums: an edit counts, a mere touch does not).
     assert _rules_after_editing(run, checkout / "tdacore" / "lds.py") == {"evaluate_lds", "lds_table", "lds_figure", "all"}
-    assert _rules_after_editing(run, checkout / "tdacore" / "projection.py") == {
+    assert _rules_after_editing(run, checkout / "tdacore" / "trak.py") == {
         "featurize", "attribute_trak", "evaluate_lds", "lds_table", "lds_figure", "all"
     }
     assert _rules_after_editing(run, checkout / "tdacore" / "cg.py") == {

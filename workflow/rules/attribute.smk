@@ -28,7 +28,8 @@ rule member_scores:
         data=f"{RESULTS}/data/dataset.h5",
         model=f"{RESULTS}/models/base/{{i}}.pt",
         src=tdacore_sources(
-            "members", "data", "models", "outputs", "grads", "hessian", "cg", "methods", "variants", "seeds", "store", "runtime"
+            "members", "data", "models", "outputs", "grads", "projection", "hessian", "cg", "methods", "variants", "seeds",
+            "store", "runtime",
         ),
     output:
         f"{RESULTS}/member_scores/{{method}}/{{i}}/d{{d}}.h5",
