@@ -26,10 +26,19 @@ class TrainedMember:
     y_test: torch.Tensor
 
 
-def load_trained(data_path: str | os.PathLike, model_path: str | os.PathLike, device: torch.device) -> TrainedMember:
-    """The model at `model_path` and the data set at `data_path`, refusing a model trained elsewhere."""
+def load_trained(
+    data_path: str | os.PathLike, model_path: str | os.PathLike, device: torch.device, test_examples: int | None = None
+) -> TrainedMember:
+    """The model at `model_path` and the data set at `data_path`, refusing a model trained elsewhere.
+
+    test_examples: keep only the first n test examples (the split is random, so they are a random
+    sample; the LDS is then the mean over those); None keeps all.
+    """
     data, data_attrs = read_dataset(data_path)
+    if test_examples is not None and not 1 <= test_examples <= len(data.y_test):
+        raise ValueError(f"test_examples = {test_examples}, but {data_path} holds {len(data.y_test)} test examples")
     model, meta = load_model(model_path, device)
     require_agreement({str(model_path): meta, str(data_path): data_attrs}, ["train_hash"])
-    tensors = (torch.as_tensor(a, device=device) for a in (data.x_train, data.y_train, data.x_test, data.y_test))
-    return TrainedMember(model, meta, data_attrs, *tensors)
+    test = slice(None, test_examples)
+    arrays = (data.x_train, data.y_train, data.x_test[test], data.y_test[test])
+    return TrainedMember(model, meta, data_attrs, *(torch.as_tensor(a, device=device) for a in arrays))

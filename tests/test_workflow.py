@@ -29,7 +29,11 @@ TINY = {
     "influence": {"damping": 3.0, "rtol": 1e-3, "max_iter": 50},  # the tiny MLP's Hessian is indefinite
     "trak": {"projection": {"kind": "gaussian", "dim": 64}, "ridge": 0.0, "chunk_size": 100},
     "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}},
+    # IF on its own grid and on the first 15 test examples only
+    "per_method": {"if": {"test_examples": 15, "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1], "D": [2]}}}},
 }
+POINTS = {("naive", 1, 1), ("naive", 2, 1), ("dropout", 1, 2), ("dropout", 2, 2)}
+IF_POINTS = {("naive", 1, 1), ("naive", 2, 1), ("dropout", 1, 2)}
 
 
 def snakemake(workdir: Path, config: dict, *args: str, snakefile: Path = SNAKEFILE) -> subprocess.CompletedProcess:
@@ -54,12 +58,11 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     with open(workdir / "results/tiny/tables/lds.tsv", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     got = {(r["method"], r["ensemble"], int(r["I"]), int(r["D"])) for r in rows}
-    points = {("naive", 1, 1), ("naive", 2, 1), ("dropout", 1, 2), ("dropout", 2, 2)}
-    assert got == {(method, *point) for method in TINY["methods"] for point in points}
+    assert got == {(method, *point) for method in TINY["methods"] for point in (IF_POINTS if method == "if" else POINTS)}
     for row in rows:
         assert math.isfinite(float(row["lds"])) and -1 <= float(row["lds"]) <= 1
         assert int(row["members"]) == int(row["I"]) * (int(row["D"]) if row["ensemble"] == "dropout" else 1)
-        assert int(row["n_test"]) == 40
+        assert int(row["n_test"]) == (15 if row["method"] == "if" else 40)
     assert (workdir / "results/tiny/figures/lds_vs_I.png").stat().st_size > 1000
     assert not list((workdir / "results").rglob("*.part"))
 
@@ -131,6 +134,9 @@ def test_lint_is_clean():
         (lambda c: c["trak"]["projection"].update(dim=0), "['trak']['projection']['dim']"),
         (lambda c: c.update(methods=["trak", "tracin"]), "['methods'][1]"),
         (lambda c: c["influence"].update(max_iter=0), "['influence']['max_iter']"),
+        (lambda c: c["per_method"].update(tracin={"test_examples": 5}), "tracin"),
+        (lambda c: c["per_method"]["if"].update(test_examples=41), "per_method.if.test_examples"),
+        (lambda c: c.update(methods=["trak"]), "per_method.if"),
     ],
 )
 def test_invalid_config_fails_before_any_job(tmp_path: Path, edit, key: str):

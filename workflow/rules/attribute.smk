@@ -40,6 +40,7 @@ rule member_scores:
         device=config["device"],
         chunk_size=config["trak"]["chunk_size"],
         influence=config["influence"],
+        test_examples=lambda wildcards: test_examples(wildcards.method),
     threads: config["threads"]
     resources:
         gpu=1,

@@ -14,16 +14,24 @@ RESULTS = f"results/{config['experiment']}"
 IDX_DIR = config["data"].get("idx_dir", "resources/mnist")
 TDACORE = Path(workflow.basedir).parent / "tdacore"
 CONDA_ENV = "../../environment.yaml"  # python 3.11 + tdacore, for --software-deployment-method conda
-GRID = grid(config["ensembles"])
 METHODS = config["methods"]
-MAX_MODELS = max(point.n_models for point in GRID)
+PER_METHOD = config.get("per_method", {})
+for _method in PER_METHOD:
+    if _method not in METHODS:
+        raise ValueError(f"per_method.{_method}: '{_method}' is not in methods {METHODS}")
+    if PER_METHOD[_method].get("test_examples", 0) > config["data"]["n_test"]:
+        raise ValueError(
+            f"per_method.{_method}.test_examples = {PER_METHOD[_method]['test_examples']} exceeds data.n_test = {config['data']['n_test']}"
+        )
+# The ensemble grid of each method: per_method.<method>.ensembles where given, else `ensembles`.
+GRIDS = {method: grid(PER_METHOD.get(method, {}).get("ensembles", config["ensembles"])) for method in METHODS}
 
 
 wildcard_constraints:
     i=r"\d+",
     j=r"\d+",
     d=r"\d+",
-    ensemble="|".join(sorted({point.ensemble for point in GRID})),
+    ensemble="|".join(sorted({point.ensemble for points in GRIDS.values() for point in points})),
     point=r"I\d+(-D\d+)?",
     method="|".join(METHODS),
 
@@ -39,6 +47,11 @@ def member_files(wildcards):
     if wildcards.get("method", "trak") == "trak":
         return [f"{RESULTS}/features/{m.model}/d{m.dropout_pass}.h5" for m in point.members()]
     return [f"{RESULTS}/member_scores/{wildcards.method}/{m.model}/d{m.dropout_pass}.h5" for m in point.members()]
+
+
+def test_examples(method):
+    """How many test examples `method` scores: the first n of the (randomly split) test set."""
+    return PER_METHOD.get(method, {}).get("test_examples", config["data"]["n_test"])
 
 
 def data_inputs(wildcards):

@@ -15,6 +15,7 @@ rule featurize:
         device=config["device"],
         projection=config["trak"]["projection"],
         chunk_size=config["trak"]["chunk_size"],
+        test_examples=test_examples("trak"),
     threads: config["threads"]
     resources:
         gpu=1,

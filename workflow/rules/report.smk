@@ -3,7 +3,7 @@
 
 rule lds_table:
     input:
-        lds=[f"{RESULTS}/lds/{method}/{point.ensemble}/{point.name}.json" for method in METHODS for point in GRID],
+        lds=[f"{RESULTS}/lds/{method}/{point.ensemble}/{point.name}.json" for method in METHODS for point in GRIDS[method]],
         src=tdacore_sources("report"),
     output:
         f"{RESULTS}/tables/lds.tsv",

@@ -10,7 +10,7 @@ log = configure(snakemake.threads, snakemake.log[0])
 point = parse_point(snakemake.wildcards.ensemble, snakemake.wildcards.point)
 paths = list(map(str, snakemake.input.members))
 attrs = {path: read_attrs(path) for path in paths}
-require_agreement(attrs, ["method", "train_hash", "test_hash", "model_output", "config_hash"])
+require_agreement(attrs, ["method", "train_hash", "test_hash", "test_examples", "model_output", "config_hash"])
 
 start = time.perf_counter()
 scores = mean_scores(read_h5(path, ["scores"])[0]["scores"] for path in paths)
@@ -35,6 +35,7 @@ write_h5(
         "model_output": first["model_output"],
         "train_hash": first["train_hash"],
         "test_hash": first["test_hash"],
+        "test_examples": first["test_examples"],
         "aggregate_seconds": seconds,
         "serving_seconds": serving,
         **({"cg_max_relative_residual": max(residuals)} if residuals else {}),

@@ -11,7 +11,7 @@ log = configure(snakemake.threads, snakemake.log[0])
 point = parse_point(snakemake.wildcards.ensemble, snakemake.wildcards.point)
 paths = list(map(str, snakemake.input.features))
 attrs = {path: read_attrs(path) for path in paths}
-require_agreement(attrs, ["train_hash", "test_hash", "proj_kind", "proj_dim", "model_output"])
+require_agreement(attrs, ["train_hash", "test_hash", "test_examples", "proj_kind", "proj_dim", "model_output"])
 require_distinct(attrs, "proj_seed")
 
 
@@ -50,6 +50,7 @@ write_h5(
         "model_output": first["model_output"],
         "train_hash": first["train_hash"],
         "test_hash": first["test_hash"],
+        "test_examples": first["test_examples"],
         "aggregate_seconds": seconds,
         "serving_seconds": serving,
     },

@@ -13,7 +13,9 @@ require_agreement(
     {snakemake.input.scores: score_attrs, snakemake.input.ground_truth: truth_attrs},
     ["train_hash", "test_hash", "model_output"],
 )
-per_example = lds_per_example(scores["scores"], truth["masks"], truth["outputs"])
+# A method may score only the first n test examples (per_method.<method>.test_examples).
+scored = truth["outputs"][:, : score_attrs["test_examples"]]
+per_example = lds_per_example(scores["scores"], truth["masks"], scored)
 record = {
     "method": score_attrs["method"],
     "ensemble": score_attrs["ensemble"],

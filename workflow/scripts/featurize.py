@@ -12,7 +12,7 @@ log = configure(snakemake.threads, snakemake.log[0])
 p = snakemake.params
 i, d = int(snakemake.wildcards.i), int(snakemake.wildcards.d)
 device = resolve_device(p.device)
-m = load_trained(snakemake.input.data, snakemake.input.model, device)
+m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_examples)
 
 proj_seed = derive_seed(p.seed, "projection", i, d)
 projector = make_projector(p.projection["kind"], m.meta["n_params"], p.projection["dim"], proj_seed, device)
@@ -34,6 +34,7 @@ write_h5(
         "model_hash": file_hash(snakemake.input.model),
         "train_hash": m.data_attrs["train_hash"],
         "test_hash": m.data_attrs["test_hash"],
+        "test_examples": len(m.y_test),
         "config_hash": content_hash([p.projection, p.seed]),
         "seconds": features.seconds,
         "device": str(device),

@@ -11,7 +11,7 @@ from tdacore.variants import mask_seed, masked, pass_masks
 log = configure(snakemake.threads, snakemake.log[0])
 p = snakemake.params
 method, i, d = snakemake.wildcards.method, int(snakemake.wildcards.i), int(snakemake.wildcards.d)
-m = load_trained(snakemake.input.data, snakemake.input.model, resolve_device(p.device))
+m = load_trained(snakemake.input.data, snakemake.input.model, resolve_device(p.device), p.test_examples)
 options = p.influence if method == "if" else {}
 start = time.perf_counter()
 with masked(m.model, pass_masks(m.model, m.x_train, p.seed, i, d)) as variant:
@@ -37,6 +37,7 @@ write_h5(
         "model_hash": file_hash(snakemake.input.model),
         "train_hash": m.data_attrs["train_hash"],
         "test_hash": m.data_attrs["test_hash"],
+        "test_examples": len(m.y_test),
         "config_hash": content_hash([options, p.seed]),
         "seconds": seconds,
         **info,
