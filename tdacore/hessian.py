@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
+from scipy.sparse.linalg import LinearOperator, eigsh
 from torch import nn
 from torch.func import functional_call, grad, jvp, vmap
 
 from tdacore.cg import MatVec
 from tdacore.grads import trainable_params
+from tdacore.seeds import numpy_rng
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (logits, labels) -> mean loss
 
@@ -46,3 +49,17 @@ def damped_hvp(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: Loss
         return out
 
     return matvec
+
+
+def smallest_eigenvalue(matvec: MatVec, like: torch.Tensor, seed: int, rtol: float = 1e-2) -> float:
+    """The smallest (most negative) eigenvalue of the symmetric operator `matvec` on vectors
+    shaped, typed and placed like `like`, by Lanczos (scipy's ARPACK eigsh) from a seeded start."""
+    n = like.numel()
+
+    def apply(v: np.ndarray) -> np.ndarray:
+        return matvec(like.new_tensor(v.reshape(-1, 1))).double().cpu().numpy().ravel()
+
+    operator = LinearOperator((n, n), matvec=apply, dtype=np.float64)
+    start = numpy_rng(seed).standard_normal(n)
+    (value,) = eigsh(operator, k=1, which="SA", tol=rtol, v0=start, ncv=min(n, 40), return_eigenvectors=False)
+    return float(value)

@@ -13,7 +13,7 @@ from torch import nn
 
 from tdacore.cg import CGResult, conjugate_gradient
 from tdacore.grads import per_sample_grads, trainable_params
-from tdacore.hessian import damped_hvp
+from tdacore.hessian import damped_hvp, flatten_params, smallest_eigenvalue
 from tdacore.outputs import log_likelihood, margin, mean_cross_entropy
 from tdacore.projection import IdentityProjector, project_grads
 
@@ -56,18 +56,31 @@ def score_matrix(
     *,
     chunk_size: int,
     damping: float = 0.0,
+    shift_negative_curvature: bool = False,
     rtol: float = 1e-4,
     max_iter: int = 100,
+    seed: int = 0,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Scores (test x train) of one model (or dropout variant) by `method`, streaming the
-    training gradients chunk by chunk; for IF also the CG residuals and iteration count."""
+    training gradients chunk by chunk; for IF also the CG residuals and iteration count.
+
+    IF solves with H + (damping + shift) I, where shift = max(0, -lambda_min(H)) when
+    `shift_negative_curvature` (lambda_min by Lanczos from `seed`), else 0.
+    """
     n_params = sum(p.numel() for p in trainable_params(model).values())
     g_test = project_grads(model, x_test, y_test, IdentityProjector(n_params), chunk_size)
     info: dict[str, Any] = {}
     if method == "if":
-        hvp = damped_hvp(model, x_train, y_train, mean_cross_entropy, damping, chunk_size)
+        shift = 0.0
+        if shift_negative_curvature:
+            hessian = damped_hvp(model, x_train, y_train, mean_cross_entropy, 0.0, chunk_size)
+            lowest = smallest_eigenvalue(hessian, flatten_params(model)[0], seed)
+            shift = max(0.0, -lowest)
+            info["hessian_min_eigenvalue"] = lowest
+        info["damping_total"] = damping + shift
+        hvp = damped_hvp(model, x_train, y_train, mean_cross_entropy, damping + shift, chunk_size)
         result = conjugate_gradient(hvp, g_test.T, rtol=rtol, max_iter=max_iter)
-        info = {
+        info |= {
             "cg_iterations": result.iterations,
             "cg_converged": result.converged,
             "cg_relative_residual": result.relative_residual.tolist(),

@@ -11,7 +11,7 @@ from torch import nn
 
 from tdacore.cg import NotPositiveDefiniteError, conjugate_gradient
 from tdacore.grads import per_sample_grads
-from tdacore.hessian import damped_hvp, flatten_params
+from tdacore.hessian import damped_hvp, flatten_params, smallest_eigenvalue
 from tdacore.methods import grad_cos, grad_dot, influence
 from tdacore.methods import score_matrix
 from tdacore.outputs import log_likelihood, margin
@@ -135,3 +135,42 @@ def test_grad_cos_is_grad_dot_of_unit_gradients_and_symmetry():
     torch.testing.assert_close(grad_cos(a, b), grad_cos(b, a).T)
     torch.testing.assert_close(torch.diagonal(grad_cos(a, a)), torch.ones(5))
     torch.testing.assert_close(grad_dot(a, b)[2, 3], (a[2] * b[3]).sum())
+
+
+def _untrained_mlp():
+    """A small float64 MLP at its random initialisation: its loss Hessian is indefinite."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(DIM, 5), nn.Tanh(), nn.Linear(5, CLASSES)).double().eval()
+    x_train, y_train, x_test, y_test = _data()
+    theta, unflatten = flatten_params(model)
+    hessian = torch.func.hessian(lambda flat: mean_ce(torch.func.functional_call(model, unflatten(flat), (x_train,)), y_train))(theta)
+    return model, x_train, y_train, x_test, y_test, hessian.numpy()
+
+
+def test_smallest_eigenvalue_matches_the_explicit_hessian():
+    model, x_train, y_train, _, _, hessian = _untrained_mlp()
+    lowest = np.linalg.eigvalsh(hessian)[0]
+    assert lowest < -1e-3  # indefinite, or the test proves nothing
+    hvp = damped_hvp(model, x_train, y_train, mean_ce, damping=0.0, chunk_size=17)
+    estimate = smallest_eigenvalue(hvp, flatten_params(model)[0], seed=0, rtol=1e-8)
+    assert estimate == pytest.approx(lowest, rel=1e-6)
+
+
+def test_if_with_curvature_shift_solves_the_shifted_system():
+    """Without the shift CG meets negative curvature; with it, IF equals the explicit inverse of
+    H + (damping - lambda_min) I."""
+    model, x_train, y_train, x_test, y_test, hessian = _untrained_mlp()
+    damping = 1e-3
+    with pytest.raises(NotPositiveDefiniteError):
+        score_matrix("if", model, x_train, y_train, x_test, y_test, chunk_size=17, damping=damping, rtol=1e-10, max_iter=500)
+    scores, info = score_matrix(
+        "if", model, x_train, y_train, x_test, y_test, chunk_size=17, damping=damping, shift_negative_curvature=True,
+        rtol=1e-10, max_iter=500,
+    )
+    lowest = np.linalg.eigvalsh(hessian)[0]
+    assert info["hessian_min_eigenvalue"] == pytest.approx(lowest, rel=1e-3)
+    total = damping - info["hessian_min_eigenvalue"]
+    assert info["damping_total"] == pytest.approx(total)
+    explicit = np.linalg.inv(hessian + total * np.eye(len(hessian)))
+    expected = _grads(model, x_test, y_test, margin).numpy() @ explicit @ _grads(model, x_train, y_train, log_likelihood).numpy().T
+    np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())

@@ -26,7 +26,7 @@ TINY = {
     "train": {"epochs": 3, "lr": 0.01, "momentum": 0.9, "batch_size": 64, "base_fraction": 0.5},
     "lds": {"num_subsets": 6, "alpha": 0.5},
     "methods": ["trak", "if", "graddot", "gradcos"],
-    "influence": {"damping": 3.0, "rtol": 1e-3, "max_iter": 50},  # the tiny MLP's Hessian is indefinite
+    "influence": {"damping": 0.1, "shift_negative_curvature": True, "rtol": 1e-3, "max_iter": 50},
     "trak": {"projection": {"kind": "gaussian", "dim": 64}, "ridge": 0.0, "chunk_size": 100},
     "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}},
     # IF on its own grid and on the first 15 test examples only

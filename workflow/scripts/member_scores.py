@@ -5,6 +5,7 @@ import time
 from tdacore.members import load_trained
 from tdacore.methods import score_matrix
 from tdacore.runtime import configure, resolve_device
+from tdacore.seeds import derive_seed
 from tdacore.store import content_hash, file_hash, write_h5
 from tdacore.variants import mask_seed, masked, pass_masks
 
@@ -12,7 +13,7 @@ log = configure(snakemake.threads, snakemake.log[0])
 p = snakemake.params
 method, i, d = snakemake.wildcards.method, int(snakemake.wildcards.i), int(snakemake.wildcards.d)
 m = load_trained(snakemake.input.data, snakemake.input.model, resolve_device(p.device), p.test_examples)
-options = p.influence if method == "if" else {}
+options = {**p.influence, "seed": derive_seed(p.seed, "lanczos", i, d)} if method == "if" else {}
 start = time.perf_counter()
 with masked(m.model, pass_masks(m.model, m.x_train, p.seed, i, d)) as variant:
     scores, info = score_matrix(method, variant, m.x_train, m.y_train, m.x_test, m.y_test, chunk_size=p.chunk_size, **options)
