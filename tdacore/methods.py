@@ -24,13 +24,10 @@ def grad_dot(g_test: torch.Tensor, g_train: torch.Tensor) -> torch.Tensor:
 
 
 def grad_cos(g_test: torch.Tensor, g_train: torch.Tensor) -> torch.Tensor:
-    """Grad-Cos: g(x)^T g(x_j) / (|g(x)| |g(x_j)|); a zero gradient scores 0."""
-    tiny = torch.finfo(g_test.dtype).tiny
-
-    def unit(g: torch.Tensor) -> torch.Tensor:
-        return g / g.norm(dim=1, keepdim=True).clamp_min(tiny)
-
-    return grad_dot(unit(g_test), unit(g_train))
+    """Grad-Cos: g(x)^T g(x_j) / (|g(x)| |g(x_j)|); a zero gradient scores 0. The dot products
+    are divided by the norms afterwards: no normalised copy of the gradients is made."""
+    norms = g_test.norm(dim=1)[:, None] * g_train.norm(dim=1)[None, :]
+    return grad_dot(g_test, g_train) / norms.clamp_min(torch.finfo(g_test.dtype).tiny)
 
 
 def influence(

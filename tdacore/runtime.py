@@ -1,11 +1,12 @@
-"""Where and how a step runs: device choice, thread count, logging to the step's log file."""
+"""Where and how a torch step runs: device choice, thread count (and its log file)."""
 
 from __future__ import annotations
 
 import logging
-import sys
 
 import torch
+
+from tdacore.steplog import start_log
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -19,12 +20,6 @@ def resolve_device(spec: str) -> torch.device:
 
 
 def configure(threads: int, log_path: str | None = None) -> logging.Logger:
-    """Set torch's thread count and send the step's log (and uncaught errors) to `log_path`."""
+    """Set torch's thread count and start the step's log (tdacore.steplog)."""
     torch.set_num_threads(max(1, threads))
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_path:
-        handlers.append(logging.FileHandler(log_path, mode="w"))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
-    logger = logging.getLogger("tdacore")
-    sys.excepthook = lambda kind, value, tb: logger.error("failed", exc_info=(kind, value, tb))
-    return logger
+    return start_log(log_path)

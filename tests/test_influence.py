@@ -135,6 +135,8 @@ def test_grad_cos_is_grad_dot_of_unit_gradients_and_symmetry():
     torch.testing.assert_close(grad_cos(a, b), grad_cos(b, a).T)
     torch.testing.assert_close(torch.diagonal(grad_cos(a, a)), torch.ones(5))
     torch.testing.assert_close(grad_dot(a, b)[2, 3], (a[2] * b[3]).sum())
+    a[1] = 0.0  # a zero gradient scores 0, not NaN
+    assert (grad_cos(a, b)[1] == 0).all()
 
 
 def _untrained_mlp():

@@ -5,7 +5,7 @@
 rule attribute_trak:
     input:
         features=member_files,
-        src=tdacore_sources("trak", "ensemble", "store", "runtime"),
+        src=tdacore_sources("trak", "ensemble", "store", "runtime", "steplog"),
     output:
         f"{RESULTS}/scores/trak/{{ensemble}}/{{point}}.h5",
     params:
@@ -29,7 +29,7 @@ rule member_scores:
         model=f"{RESULTS}/models/base/{{i}}.pt",
         src=tdacore_sources(
             "members", "data", "models", "outputs", "grads", "projection", "hessian", "cg", "methods", "variants", "seeds",
-            "store", "runtime",
+            "store", "runtime", "steplog",
         ),
     output:
         f"{RESULTS}/member_scores/{{method}}/{{i}}/d{{d}}.h5",
@@ -57,7 +57,7 @@ rule member_scores:
 rule attribute_mean:
     input:
         members=member_files,
-        src=tdacore_sources("ensemble", "store", "runtime"),
+        src=tdacore_sources("ensemble", "store", "steplog"),
     output:
         f"{RESULTS}/scores/{{method}}/{{ensemble}}/{{point}}.h5",
     wildcard_constraints:

@@ -27,7 +27,7 @@ rule fetch_mnist:
 rule prepare_data:
     input:
         raw=data_inputs,
-        src=tdacore_sources("data", "idx", "seeds", "store"),
+        src=tdacore_sources("data", "idx", "seeds", "store", "steplog"),
     output:
         f"{RESULTS}/data/dataset.h5",
     params:

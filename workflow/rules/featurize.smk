@@ -6,7 +6,7 @@ rule featurize:
         data=f"{RESULTS}/data/dataset.h5",
         model=f"{RESULTS}/models/base/{{i}}.pt",
         src=tdacore_sources(
-            "members", "data", "models", "outputs", "grads", "projection", "variants", "trak", "seeds", "store", "runtime"
+            "members", "data", "models", "outputs", "grads", "projection", "variants", "trak", "seeds", "store", "runtime", "steplog"
         ),
     output:
         f"{RESULTS}/features/{{i}}/d{{d}}.h5",

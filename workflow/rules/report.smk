@@ -4,7 +4,7 @@
 rule lds_table:
     input:
         lds=[f"{RESULTS}/lds/{method}/{point.ensemble}/{point.name}.json" for method in METHODS for point in GRIDS[method]],
-        src=tdacore_sources("report"),
+        src=tdacore_sources("report", "steplog"),
     output:
         f"{RESULTS}/tables/lds.tsv",
     conda:
@@ -18,7 +18,7 @@ rule lds_table:
 rule lds_figure:
     input:
         table=f"{RESULTS}/tables/lds.tsv",
-        src=tdacore_sources("plots"),
+        src=tdacore_sources("plots", "report", "steplog"),
     output:
         f"{RESULTS}/figures/lds_vs_I.png",
     params:

@@ -1,7 +1,7 @@
 # Independently trained base models (Appendix A: each on its own random half) and the LDS
 # retrains (Appendix D: one model per random subset S_j of size alpha * n).
 
-TRAIN_SOURCES = tdacore_sources("data", "models", "train", "seeds", "store", "runtime")
+TRAIN_SOURCES = tdacore_sources("data", "models", "train", "seeds", "store", "runtime", "steplog")
 OPTIMISER = {key: value for key, value in config["train"].items() if key != "base_fraction"}
 
 

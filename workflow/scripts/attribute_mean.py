@@ -3,10 +3,10 @@
 import time
 
 from tdacore.ensemble import mean_scores, parse_point
-from tdacore.runtime import configure
+from tdacore.steplog import start_log
 from tdacore.store import content_hash, read_attrs, read_h5, require_agreement, write_h5
 
-log = configure(snakemake.threads, snakemake.log[0])
+log = start_log(snakemake.log[0])
 point = parse_point(snakemake.wildcards.ensemble, snakemake.wildcards.point)
 paths = list(map(str, snakemake.input.members))
 attrs = {path: read_attrs(path) for path in paths}

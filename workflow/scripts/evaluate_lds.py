@@ -3,10 +3,10 @@
 import json
 
 from tdacore.lds import lds_per_example, summarize
-from tdacore.runtime import configure
+from tdacore.steplog import start_log
 from tdacore.store import atomic_path, read_h5, require_agreement
 
-log = configure(1, snakemake.log[0])
+log = start_log(snakemake.log[0])
 scores, score_attrs = read_h5(snakemake.input.scores, ["scores"])
 truth, truth_attrs = read_h5(snakemake.input.ground_truth, ["outputs", "masks"])
 require_agreement(

@@ -2,7 +2,7 @@
 
 from tdacore.plots import lds_vs_models
 from tdacore.report import read_table
-from tdacore.runtime import configure
+from tdacore.steplog import start_log
 
-configure(1, snakemake.log[0])
+start_log(snakemake.log[0])
 lds_vs_models(read_table(snakemake.input.table), snakemake.output[0], title=snakemake.params.title)

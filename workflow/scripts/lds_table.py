@@ -1,9 +1,9 @@
 """Adapter: collect every grid point's LDS into one TSV."""
 
 from tdacore.report import write_lds_table
-from tdacore.runtime import configure
+from tdacore.steplog import start_log
 
-log = configure(1, snakemake.log[0])
+log = start_log(snakemake.log[0])
 rows = write_lds_table(snakemake.input.lds, snakemake.output[0])
 for row in rows:
     log.info("%s", row)

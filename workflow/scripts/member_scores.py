@@ -13,7 +13,8 @@ log = configure(snakemake.threads, snakemake.log[0])
 p = snakemake.params
 method, i, d = snakemake.wildcards.method, int(snakemake.wildcards.i), int(snakemake.wildcards.d)
 m = load_trained(snakemake.input.data, snakemake.input.model, resolve_device(p.device), p.test_examples)
-options = {**p.influence, "seed": derive_seed(p.seed, "lanczos", i, d)} if method == "if" else {}
+settings = p.influence if method == "if" else {}  # what all members of a grid point share
+options = {**settings, "seed": derive_seed(p.seed, "lanczos", i, d)} if method == "if" else {}
 start = time.perf_counter()
 with masked(m.model, pass_masks(m.model, m.x_train, p.seed, i, d)) as variant:
     scores, info = score_matrix(method, variant, m.x_train, m.y_train, m.x_test, m.y_test, chunk_size=p.chunk_size, **options)
@@ -39,7 +40,8 @@ write_h5(
         "train_hash": m.data_attrs["train_hash"],
         "test_hash": m.data_attrs["test_hash"],
         "test_examples": len(m.y_test),
-        "config_hash": content_hash([options, p.seed]),
+        "config_hash": content_hash([settings, p.seed]),
+        **({"lanczos_seed": options["seed"]} if method == "if" else {}),
         "seconds": seconds,
         **info,
     },

@@ -1,10 +1,10 @@
 """Adapter: build the experiment's seeded train/test sets (tdacore.data.make_dataset)."""
 
 from tdacore.data import make_dataset, write_dataset
-from tdacore.runtime import configure
+from tdacore.steplog import start_log
 from tdacore.store import content_hash
 
-log = configure(1, snakemake.log[0])
+log = start_log(snakemake.log[0])
 cfg = snakemake.params.data
 data = make_dataset(cfg["source"], cfg["n_train"], cfg["n_test"], snakemake.params.seed, cfg.get("idx_dir"))
 log.info("%d train / %d test examples, %d classes", data.n_train, len(data.y_test), data.n_classes)
