@@ -28,12 +28,13 @@ def lds_vs_models(rows: list[dict], out: str | os.PathLike, title: str) -> None:
     frame["label"] = [_label(row) for row in frame.itertuples()]
     labels = list(dict.fromkeys(frame.sort_values(["ensemble", "D"], ascending=[False, True])["label"]))
     palette = dict(zip(labels, sns.color_palette(n_colors=len(labels))))
-    methods = list(dict.fromkeys(frame["method"]))
+    methods = sorted(set(frame["method"]), key=lambda m: (list(METHOD_NAMES).index(m) if m in METHOD_NAMES else len(METHOD_NAMES), m))
     sns.set_theme(style="whitegrid")
     fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.6), squeeze=False)
     for ax, method in zip(axes[0], methods):
         part = frame[frame["method"] == method]
-        sns.lineplot(part, x="I", y="lds", hue="label", hue_order=labels, palette=palette, marker="o", ax=ax)
+        present = [label for label in labels if label in set(part["label"])]
+        sns.lineplot(part, x="I", y="lds", hue="label", hue_order=present, palette=palette, marker="o", ax=ax)
         for label, line in part.groupby("label"):
             ax.errorbar(line["I"], line["lds"], yerr=line["lds_sem"], fmt="none", ecolor=palette[label], capsize=3)
         ax.set_xticks(sorted(part["I"].unique()))
