@@ -101,16 +101,37 @@ def _rules_after_editing(run, source: Path) -> set[str]:
     return planned_rules(plan.stdout + plan.stderr)
 
 
-def planned_rules(output: str) -> set[str]:
-    """Rule names in the 'job count' table Snakemake prints for a dry run."""
+def planned_jobs(output: str) -> dict[str, int]:
+    """The 'job count' table Snakemake prints for a dry run: rule name -> number of jobs."""
     lines = output.splitlines()
     start = next(n for n, line in enumerate(lines) if line.split() == ["job", "count"]) + 2
-    rules = set()
+    jobs = {}
     for line in lines[start:]:
         if not line.strip() or line.startswith("total"):
             break
-        rules.add(line.split()[0])
-    return rules
+        name, count = line.split()
+        jobs[name] = int(count)
+    return jobs
+
+
+def planned_rules(output: str) -> set[str]:
+    """Rule names in the 'job count' table Snakemake prints for a dry run."""
+    return set(planned_jobs(output))
+
+
+def test_a_configfile_replaces_the_default_config():
+    """`--configfile` must not be merged into config/config.yaml: the paper config has no
+    per_method section, so each of its three per-member methods runs on the whole shared grid."""
+    plan = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile", "config/paper/mnist_mlp.yaml"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    paper = yaml.safe_load((REPO / "config/paper/mnist_mlp.yaml").read_text())
+    naive, dropout = paper["ensembles"]["naive"], paper["ensembles"]["dropout"]
+    members = max(naive["I"]) + max(dropout["I"]) * max(dropout["D"])
+    per_member_methods = [m for m in paper["methods"] if m != "trak"]
+    assert planned_jobs(plan.stdout + plan.stderr)["member_scores"] == len(per_member_methods) * members
 
 
 def test_lint_is_clean():
