@@ -22,7 +22,8 @@ rule lds_figure:
     output:
         f"{RESULTS}/figures/lds_vs_I.png",
     params:
-        title=f"{config['experiment']} (TRAK: {config['trak']['projection']['kind']} projection, k={config['trak']['projection']['dim']})",
+        title=config["experiment"]
+        + (f" (TRAK: {config['trak']['projection']['kind']} projection, k={config['trak']['projection']['dim']})" if "trak" in METHODS else ""),
     conda:
         CONDA_ENV
     log:
