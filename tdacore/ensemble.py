@@ -74,3 +74,24 @@ def running_mean(arrays: Iterable[np.ndarray], what: str = "member") -> np.ndarr
 def mean_scores(member_scores: Iterable[np.ndarray]) -> np.ndarray:
     """Eq. 1: the ensemble's scores are the mean of its members' scores (IF, Grad-Dot, Grad-Cos)."""
     return running_mean(member_scores, "member's scores")
+
+
+def point_provenance(point: GridPoint, member_attrs: list[dict[str, Any]], aggregate_seconds: float) -> dict[str, Any]:
+    """The attributes every grid point's score file carries: its members (from their files'
+    attributes, which must already agree on data and model output) and its serving time
+    (the members' own time plus the aggregation)."""
+    first = member_attrs[0]
+    return {
+        "ensemble": point.ensemble,
+        "I": point.n_models,
+        "D": point.n_passes,
+        "members": [[a["model"], a["dropout_pass"]] for a in member_attrs],
+        "mask_seeds": [a["mask_seed"] for a in member_attrs],
+        "model_hashes": sorted({a["model_hash"] for a in member_attrs}),
+        "model_output": first["model_output"],
+        "train_hash": first["train_hash"],
+        "test_hash": first["test_hash"],
+        "test_examples": first["test_examples"],
+        "aggregate_seconds": aggregate_seconds,
+        "serving_seconds": aggregate_seconds + sum(a["seconds"] for a in member_attrs),
+    }

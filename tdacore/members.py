@@ -12,7 +12,8 @@ from torch import nn
 
 from tdacore.data import read_dataset
 from tdacore.models import load_model
-from tdacore.store import require_agreement
+from tdacore.store import file_hash, require_agreement
+from tdacore.variants import mask_seed
 
 
 @dataclass
@@ -42,3 +43,19 @@ def load_trained(
     test = slice(None, test_examples)
     arrays = (data.x_train, data.y_train, data.x_test[test], data.y_test[test])
     return TrainedMember(model, meta, data_attrs, *(torch.as_tensor(a, device=device) for a in arrays))
+
+
+def member_provenance(member: TrainedMember, model_path: str | os.PathLike, seed: int, i: int, d: int) -> dict[str, Any]:
+    """The attributes every per-member file (TRAK features, member scores) carries: which
+    model and dropout pass, on which data, with which model output."""
+    return {
+        "model": i,
+        "dropout_pass": d,
+        "mask_seed": mask_seed(seed, i, d),
+        "model_output": "margin",
+        "model_file": str(model_path),
+        "model_hash": file_hash(model_path),
+        "train_hash": member.data_attrs["train_hash"],
+        "test_hash": member.data_attrs["test_hash"],
+        "test_examples": len(member.y_test),
+    }

@@ -2,9 +2,9 @@
 
 import time
 
-from tdacore.ensemble import mean_scores, parse_point
+from tdacore.ensemble import mean_scores, parse_point, point_provenance
 from tdacore.steplog import start_log
-from tdacore.store import content_hash, read_attrs, read_h5, require_agreement, write_h5
+from tdacore.store import read_attrs, read_h5, require_agreement, write_h5
 
 log = start_log(snakemake.log[0])
 point = parse_point(snakemake.wildcards.ensemble, snakemake.wildcards.point)
@@ -14,30 +14,21 @@ require_agreement(attrs, ["method", "train_hash", "test_hash", "test_examples", 
 
 start = time.perf_counter()
 scores = mean_scores(read_h5(path, ["scores"])[0]["scores"] for path in paths)
-seconds = time.perf_counter() - start
-serving = seconds + sum(a["seconds"] for a in attrs.values())
+provenance = point_provenance(point, list(attrs.values()), time.perf_counter() - start)
 first = attrs[paths[0]]
-log.info("%s %s %s: %d members, %.1f s (serving total %.1f s)", first["method"], point.ensemble, point.name, len(paths), seconds, serving)
+log.info(
+    "%s %s %s: %d members, %.1f s (serving total %.1f s)",
+    first["method"], point.ensemble, point.name, len(paths), provenance["aggregate_seconds"], provenance["serving_seconds"],
+)
 residuals = [r for a in attrs.values() for r in a.get("cg_relative_residual", [])]
 write_h5(
     snakemake.output[0],
     {"scores": scores.astype("float32")},
     {
         "method": first["method"],
-        "ensemble": point.ensemble,
-        "I": point.n_models,
-        "D": point.n_passes,
-        "members": [[a["model"], a["dropout_pass"]] for a in attrs.values()],
+        **provenance,
         "member_files": paths,
-        "mask_seeds": [a["mask_seed"] for a in attrs.values()],
-        "model_hashes": sorted({a["model_hash"] for a in attrs.values()}),
         "config_hash": first["config_hash"],
-        "model_output": first["model_output"],
-        "train_hash": first["train_hash"],
-        "test_hash": first["test_hash"],
-        "test_examples": first["test_examples"],
-        "aggregate_seconds": seconds,
-        "serving_seconds": serving,
         **({"cg_max_relative_residual": max(residuals)} if residuals else {}),
     },
 )

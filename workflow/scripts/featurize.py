@@ -1,12 +1,12 @@
 """Adapter: TRAK features of model i under dropout pass d (d = 0: the unmasked model)."""
 
-from tdacore.members import load_trained
+from tdacore.members import load_trained, member_provenance
 from tdacore.projection import make_projector
 from tdacore.runtime import configure, resolve_device
 from tdacore.seeds import derive_seed
-from tdacore.store import content_hash, file_hash, write_h5
+from tdacore.store import content_hash, write_h5
 from tdacore.trak import featurize
-from tdacore.variants import mask_seed, masked, pass_masks
+from tdacore.variants import masked, pass_masks
 
 log = configure(snakemake.threads, snakemake.log[0])
 p = snakemake.params
@@ -23,18 +23,10 @@ write_h5(
     snakemake.output[0],
     {"phi_train": features.phi_train, "phi_test": features.phi_test, "q_train": features.q_train},
     {
-        "model": i,
-        "dropout_pass": d,
-        "mask_seed": mask_seed(p.seed, i, d),
+        **member_provenance(m, snakemake.input.model, p.seed, i, d),
         "proj_kind": projector.kind,
         "proj_dim": projector.dim,
         "proj_seed": proj_seed,
-        "model_output": "margin",
-        "model_file": str(snakemake.input.model),
-        "model_hash": file_hash(snakemake.input.model),
-        "train_hash": m.data_attrs["train_hash"],
-        "test_hash": m.data_attrs["test_hash"],
-        "test_examples": len(m.y_test),
         "config_hash": content_hash([p.projection, p.seed]),
         "seconds": features.seconds,
         "device": str(device),

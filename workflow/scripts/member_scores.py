@@ -2,12 +2,12 @@
 
 import time
 
-from tdacore.members import load_trained
+from tdacore.members import load_trained, member_provenance
 from tdacore.methods import score_matrix
 from tdacore.runtime import configure, resolve_device
 from tdacore.seeds import derive_seed
-from tdacore.store import content_hash, file_hash, write_h5
-from tdacore.variants import mask_seed, masked, pass_masks
+from tdacore.store import content_hash, write_h5
+from tdacore.variants import masked, pass_masks
 
 log = configure(snakemake.threads, snakemake.log[0])
 p = snakemake.params
@@ -31,15 +31,7 @@ write_h5(
     {"scores": scores},
     {
         "method": method,
-        "model": i,
-        "dropout_pass": d,
-        "mask_seed": mask_seed(p.seed, i, d),
-        "model_output": "margin",
-        "model_file": str(snakemake.input.model),
-        "model_hash": file_hash(snakemake.input.model),
-        "train_hash": m.data_attrs["train_hash"],
-        "test_hash": m.data_attrs["test_hash"],
-        "test_examples": len(m.y_test),
+        **member_provenance(m, snakemake.input.model, p.seed, i, d),
         "config_hash": content_hash([settings, p.seed]),
         **({"lanczos_seed": options["seed"]} if method == "if" else {}),
         "seconds": seconds,
