@@ -1,62 +1,155 @@
-"""Ensemble grid points and their members (Eq. 1, Eq. 2, Section 3.3).
+"""Ensemble kinds, their grid points and members (Eq. 1, Eq. 2, Section 3.3, Appendix F).
 
-A member is (model i, pass d): pass 0 is the unmasked model, pass d >= 1 its d-th
-dropout-masked variant. The naive ensemble of size I uses passes 0 of models 0..I-1;
-the Dropout Ensemble (I, D) uses passes 1..D of each of models 0..I-1.
+A member is one function whose per-member file a grid point reads: base model i (or one of its
+intermediate checkpoints), under dropout pass d (d = 0: unmasked), with the projection seed of
+pass d. The kinds:
+
+    naive            (I)     pass 0 of models 0..I-1
+    dropout          (I, D)  passes 1..D of each of models 0..I-1
+    forward_only     (I, D)  TRAK only: kernels from pass 0 of models 0..I-1, Q from their
+                             masked passes 1..D (Section 3.3, the formula after Eq. 2)
+    projection_only  (I, D)  TRAK only: passes 1..D of each model with dropout *disabled*, each
+                             with pass d's projection seed (Appendix F.1, Table 1)
+    checkpoints      (I, C, D)  the last C saved checkpoints of each of models 0..I-1 (the last is
+                             the final model), pass 0 when D = 0, else passes 1..D (Appendix F.2)
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+ENSEMBLES = ("naive", "dropout", "forward_only", "projection_only", "checkpoints")
+TRAK_ONLY = ("forward_only", "projection_only")  # kinds defined by TRAK's projection / its Q
 
 
 @dataclass(frozen=True)
 class Member:
     model: int
-    dropout_pass: int
+    dropout_pass: int = 0  # d: the seed index of the mask and of the projection (0: no mask)
+    epoch: int | None = None  # an intermediate checkpoint of model i; None: the final model
+    projection_only: bool = False  # pass d's projection seed, no mask (Appendix F.1)
+
+    @property
+    def masked(self) -> bool:
+        return self.dropout_pass > 0 and not self.projection_only
+
+    @property
+    def model_tag(self) -> str:
+        """The model file's stem: `{i}` (final model) or `{i}-epoch{e}` (checkpoint)."""
+        return f"{self.model}" if self.epoch is None else f"{self.model}-epoch{self.epoch}"
+
+    @property
+    def variant(self) -> str:
+        """`d{d}`: dropout pass d; `p{d}`: projection seed of pass d, no mask."""
+        return f"{'p' if self.projection_only else 'd'}{self.dropout_pass}"
+
+    @property
+    def stem(self) -> str:
+        """Relative path of the member's files: `{model_tag}/{variant}`."""
+        return f"{self.model_tag}/{self.variant}"
+
+
+_MODEL_TAG = re.compile(r"(?P<i>[0-9]+)(-epoch(?P<e>[1-9][0-9]*))?")
+_VARIANT = re.compile(r"(?P<kind>[dp])(?P<d>[0-9]+)")
+
+
+def parse_member(model_tag: str, variant: str) -> Member:
+    """Inverse of Member.model_tag / Member.variant; errors name the offending string."""
+    model, var = _MODEL_TAG.fullmatch(model_tag), _VARIANT.fullmatch(variant)
+    if model is None:
+        raise ValueError(f"'{model_tag}' is not a model tag ({{i}} or {{i}}-epoch{{e}})")
+    if var is None or (var["kind"] == "p" and int(var["d"]) == 0):
+        raise ValueError(f"'{variant}' is not a member variant (d{{d}}, or p{{d}} with d >= 1)")
+    epoch = int(model["e"]) if model["e"] else None
+    return Member(int(model["i"]), int(var["d"]), epoch, var["kind"] == "p")
 
 
 @dataclass(frozen=True)
 class GridPoint:
     ensemble: str
     n_models: int  # I
-    n_passes: int  # D (1 for the naive ensemble)
+    n_passes: int = 0  # D (0: the unmasked pass only)
+    epochs: tuple[int, ...] = field(default=())  # checkpoints: the C epochs used; the last is the final model
+
+    def __post_init__(self) -> None:
+        if self.ensemble not in ENSEMBLES:
+            raise ValueError(f"unknown ensemble '{self.ensemble}' (known: {', '.join(ENSEMBLES)})")
+        if (self.ensemble == "checkpoints") != bool(self.epochs):
+            raise ValueError(f"{self.ensemble}: checkpoint epochs {self.epochs} are for the checkpoints ensemble only")
+        if self.ensemble in ("dropout", *TRAK_ONLY) and self.n_passes < 1:
+            raise ValueError(f"{self.ensemble} needs D >= 1, got {self.n_passes}")
+
+    @property
+    def n_checkpoints(self) -> int:
+        return len(self.epochs)
 
     @property
     def name(self) -> str:
-        return f"I{self.n_models}" if self.ensemble == "naive" else f"I{self.n_models}-D{self.n_passes}"
+        """`I{I}`, `I{I}-D{D}`, `I{I}-C{C}` or `I{I}-C{C}-D{D}`."""
+        name = f"I{self.n_models}"
+        if self.ensemble == "checkpoints":
+            name += f"-C{self.n_checkpoints}"
+        return name + (f"-D{self.n_passes}" if self.n_passes else "")
+
+    def _passes(self) -> range:
+        return range(1, self.n_passes + 1) if self.n_passes else range(0, 1)
 
     def members(self) -> list[Member]:
-        """The (model, pass) pairs whose features the grid point combines."""
-        if self.ensemble == "naive":
-            return [Member(i, 0) for i in range(self.n_models)]
+        """The members whose per-member files (TRAK: features; other methods: scores) the point
+        combines; for forward_only the kernel side, see q_members."""
+        models = range(self.n_models)
+        if self.ensemble in ("naive", "forward_only"):
+            return [Member(i) for i in models]
         if self.ensemble == "dropout":
-            return [Member(i, d) for i in range(self.n_models) for d in range(1, self.n_passes + 1)]
-        raise ValueError(f"unknown ensemble '{self.ensemble}' (known: {ENSEMBLES})")
+            return [Member(i, d) for i in models for d in self._passes()]
+        if self.ensemble == "projection_only":
+            return [Member(i, d, projection_only=True) for i in models for d in self._passes()]
+        final = self.epochs[-1]
+        return [Member(i, d, None if e == final else e) for i in models for e in self.epochs for d in self._passes()]
+
+    def q_members(self) -> list[Member]:
+        """The members whose Q enters Eq. 2: the masked passes for forward_only, else members()."""
+        if self.ensemble == "forward_only":
+            return [Member(i, d) for i in range(self.n_models) for d in self._passes()]
+        return self.members()
 
 
-ENSEMBLES = ("naive", "dropout")
-_POINT = re.compile(r"I(?P<I>[1-9][0-9]*)(-D(?P<D>[1-9][0-9]*))?")
+_POINT = re.compile(r"I(?P<I>[1-9][0-9]*)(-C(?P<C>[1-9][0-9]*))?(-D(?P<D>[1-9][0-9]*))?")
 
 
-def parse_point(ensemble: str, name: str) -> GridPoint:
-    """Inverse of GridPoint.name; errors name the offending string."""
+def parse_point(ensemble: str, name: str, checkpoints: Sequence[int] = ()) -> GridPoint:
+    """Inverse of GridPoint.name; `checkpoints` is the configured list of saved epochs (the last
+    the final one), of which a checkpoints point uses the last C. Errors name the string."""
     match = _POINT.fullmatch(name)
-    if match is None or (ensemble == "naive") != (match["D"] is None):
+    has_d, has_c = match is not None and match["D"] is not None, match is not None and match["C"] is not None
+    expected = {"naive": (False, False), "checkpoints": (None, True)}.get(ensemble, (True, False))
+    if match is None or expected[1] != has_c or expected[0] not in (None, has_d):
         raise ValueError(f"'{name}' is not a grid point name of the {ensemble} ensemble")
-    return GridPoint(ensemble, int(match["I"]), int(match["D"] or 1))
+    n_checkpoints = int(match["C"] or 0)
+    if n_checkpoints > len(checkpoints):
+        raise ValueError(f"'{name}' uses {n_checkpoints} checkpoints but only {list(checkpoints)} are saved")
+    epochs = tuple(checkpoints[len(checkpoints) - n_checkpoints :]) if n_checkpoints else ()
+    return GridPoint(ensemble, int(match["I"]), int(match["D"] or 0), epochs)
 
 
-def grid(ensembles: dict[str, Any]) -> list[GridPoint]:
-    """Every grid point the config's `ensembles` section asks for."""
-    points = [GridPoint("naive", i, 1) for i in ensembles.get("naive", {}).get("I", [])]
-    dropout = ensembles.get("dropout", {})
-    points += [GridPoint("dropout", i, d) for i in dropout.get("I", []) for d in dropout.get("D", [])]
+def grid(ensembles: dict[str, Any], checkpoints: Sequence[int] = ()) -> list[GridPoint]:
+    """Every grid point the config's `ensembles` section asks for (checkpoints: the configured
+    `train.checkpoints`, of which a point uses the last C)."""
+    points = [GridPoint("naive", i) for i in ensembles.get("naive", {}).get("I", [])]
+    for kind in ("dropout", *TRAK_ONLY):
+        section = ensembles.get(kind, {})
+        points += [GridPoint(kind, i, d) for i in section.get("I", []) for d in section.get("D", [])]
+    section = ensembles.get("checkpoints", {})
+    for c in section.get("C", []):
+        if c > len(checkpoints):
+            raise ValueError(f"ensembles.checkpoints.C = {c} exceeds the {len(checkpoints)} epochs of train.checkpoints {list(checkpoints)}")
+        epochs = tuple(checkpoints[len(checkpoints) - c :])
+        points += [GridPoint("checkpoints", i, d, epochs) for i in section.get("I", []) for d in section.get("D", [])]
     return points
 
 
@@ -78,20 +171,34 @@ def mean_scores(member_scores: Iterable[np.ndarray]) -> np.ndarray:
 
 def point_provenance(point: GridPoint, member_attrs: list[dict[str, Any]], aggregate_seconds: float) -> dict[str, Any]:
     """The attributes every grid point's score file carries: its members (from their files'
-    attributes, which must already agree on data and model output) and its serving time
-    (the members' own time plus the aggregation)."""
+    attributes, which must already agree on data and model output) and its costs as measured:
+    serving time (the members' own in-process time plus the aggregation), training time (each
+    training run the members come from, counted once, up to its latest checkpoint used) and
+    space (the parameters of every distinct model file the members need)."""
     first = member_attrs[0]
+    runs: dict[str, float] = {}
+    files: dict[str, int] = {}
+    for a in member_attrs:
+        runs[a["training_run"]] = max(runs.get(a["training_run"], 0.0), a["model_train_seconds"])
+        files[a["model_hash"]] = a["model_params"]
+    gpu = [a["gpu_peak_bytes"] for a in member_attrs if "gpu_peak_bytes" in a]
     return {
         "ensemble": point.ensemble,
         "I": point.n_models,
         "D": point.n_passes,
-        "members": [[a["model"], a["dropout_pass"]] for a in member_attrs],
+        "C": point.n_checkpoints,
+        "checkpoint_epochs": list(point.epochs),
+        "members": [a["member"] for a in member_attrs],
         "mask_seeds": [a["mask_seed"] for a in member_attrs],
-        "model_hashes": sorted({a["model_hash"] for a in member_attrs}),
+        "model_hashes": sorted(files),
         "model_output": first["model_output"],
         "train_hash": first["train_hash"],
         "test_hash": first["test_hash"],
         "test_examples": first["test_examples"],
         "aggregate_seconds": aggregate_seconds,
         "serving_seconds": aggregate_seconds + sum(a["seconds"] for a in member_attrs),
+        "training_runs": sorted(runs),
+        "training_seconds": sum(runs.values()),
+        "space_params": sum(files.values()),
+        **({"gpu_peak_bytes": max(gpu)} if gpu else {}),
     }

@@ -1,9 +1,11 @@
-"""Loading one ensemble member's inputs: the data set as tensors and a trained model that
-provably was trained on it."""
+"""One ensemble member's inputs and identity: the data set as tensors, a trained model that
+provably was trained on it, the member's seeds and masks, and the provenance of its files."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,26 +13,82 @@ import torch
 from torch import nn
 
 from tdacore.data import read_dataset
+from tdacore.ensemble import Member
 from tdacore.models import load_model
+from tdacore.seeds import derive_seed
 from tdacore.store import file_hash, require_agreement
-from tdacore.variants import mask_seed
+from tdacore.variants import Masks, mask_seed, masked, pass_masks
 
 
 @dataclass
 class TrainedMember:
+    """One member ready to run: its identity, the trained model, the data as tensors on the
+    device, and the experiment seed its masks and projection derive from."""
+
+    member: Member
     model: nn.Module
+    model_path: str
     meta: dict[str, Any]  # the model file's metadata
     data_attrs: dict[str, Any]  # the data set file's provenance
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+    seed: int
+
+    def seed_for(self, role: str) -> int:
+        """The seed of `role` (e.g. "projection", "lanczos") for this member: derived from (i, d)
+        for the final model and from (i, d, epoch) for a checkpoint. A projection-only pass d
+        shares dropout pass d's projection seed, so that the Appendix F.1 ablation differs from
+        it by the mask alone."""
+        m = self.member
+        return derive_seed(self.seed, role, m.model, m.dropout_pass, *([] if m.epoch is None else [m.epoch]))
+
+    def masks(self) -> Masks | None:
+        """The member's dropout masks; None when it is unmasked (pass 0, projection-only)."""
+        m = self.member
+        return pass_masks(self.model, self.x_train, self.seed, m.model, m.dropout_pass, m.epoch) if m.masked else None
+
+    @contextmanager
+    def variant(self) -> Iterator[nn.Module]:
+        """The model as this member: in eval mode, with the member's masks applied."""
+        with masked(self.model, self.masks()) as model:
+            yield model
+
+    def provenance(self) -> dict[str, Any]:
+        """The attributes every per-member file (TRAK features, Q, member scores) carries: which
+        model, checkpoint and pass, whether a mask was applied, on which data, with which model
+        output; and what its model cost (parameters, training run and time) for the cost tables."""
+        m = self.member
+        return {
+            "member": m.stem,
+            "model": m.model,
+            "epoch": self.meta["epochs_trained"],
+            "dropout_pass": m.dropout_pass,
+            "mask_applied": m.masked,
+            "mask_seed": mask_seed(self.seed, m.model, m.dropout_pass, m.epoch) if m.masked else -1,
+            "model_output": "margin",
+            "model_file": self.model_path,
+            "model_hash": file_hash(self.model_path),
+            "model_params": self.meta["n_params"],
+            "training_run": self.meta["training_run"],
+            "model_train_seconds": self.meta["train_seconds"],
+            "train_hash": self.data_attrs["train_hash"],
+            "test_hash": self.data_attrs["test_hash"],
+            "test_examples": len(self.y_test),
+        }
 
 
 def load_trained(
-    data_path: str | os.PathLike, model_path: str | os.PathLike, device: torch.device, test_examples: int | None = None
+    data_path: str | os.PathLike,
+    model_path: str | os.PathLike,
+    device: torch.device,
+    test_examples: int | None = None,
+    member: Member | None = None,
+    seed: int = 0,
 ) -> TrainedMember:
-    """The model at `model_path` and the data set at `data_path`, refusing a model trained elsewhere.
+    """The model at `model_path` as `member` (default: its unmasked pass 0) and the data set at
+    `data_path`, refusing a model trained elsewhere; `seed` is the experiment seed.
 
     test_examples: keep only the first n test examples (the split is random, so they are a random
     sample; the LDS is then the mean over those); None keeps all.
@@ -42,20 +100,5 @@ def load_trained(
     require_agreement({str(model_path): meta, str(data_path): data_attrs}, ["train_hash"])
     test = slice(None, test_examples)
     arrays = (data.x_train, data.y_train, data.x_test[test], data.y_test[test])
-    return TrainedMember(model, meta, data_attrs, *(torch.as_tensor(a, device=device) for a in arrays))
-
-
-def member_provenance(member: TrainedMember, model_path: str | os.PathLike, seed: int, i: int, d: int) -> dict[str, Any]:
-    """The attributes every per-member file (TRAK features, member scores) carries: which
-    model and dropout pass, on which data, with which model output."""
-    return {
-        "model": i,
-        "dropout_pass": d,
-        "mask_seed": mask_seed(seed, i, d),
-        "model_output": "margin",
-        "model_file": str(model_path),
-        "model_hash": file_hash(model_path),
-        "train_hash": member.data_attrs["train_hash"],
-        "test_hash": member.data_attrs["test_hash"],
-        "test_examples": len(member.y_test),
-    }
+    tensors = (torch.as_tensor(a, device=device) for a in arrays)
+    return TrainedMember(member or Member(meta["index"]), model, str(model_path), meta, data_attrs, *tensors, seed)

@@ -1,8 +1,11 @@
-"""Figures (seaborn): LDS against the number of independently trained models I (Figure 1)."""
+"""Figures (seaborn) from the LDS and cost tables: LDS against I (Figures 1 and 6), against
+training and serving time (the Figure 1 / 2 analogues in time), forward-only against full
+Dropout (Figure 2) and over intermediate checkpoints (Table 2)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import matplotlib
 
@@ -11,41 +14,138 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from tdacore.report import KIND_ORDER  # noqa: E402
 from tdacore.store import atomic_path  # noqa: E402
 
-
 METHOD_NAMES = {"trak": "TRAK", "if": "IF (CG)", "graddot": "Grad-Dot", "gradcos": "Grad-Cos"}
+KIND_NAMES = {
+    "naive": "naive",
+    "dropout": "Dropout",
+    "forward_only": "Dropout (forward-only)",
+    "projection_only": "only random projection",
+    "checkpoints": "checkpoints",
+}
 
 
-def _label(row) -> str:
-    return "naive" if row.ensemble == "naive" else f"Dropout D={row.D}"
+def _series(row) -> str:
+    """The line a grid point lies on: its ensemble kind and D (I, or C, varies along it)."""
+    name = KIND_NAMES.get(row.ensemble, row.ensemble)
+    if row.D:
+        return f"{name} D={row.D}"
+    return name + (" (no dropout)" if row.ensemble == "checkpoints" else "")
 
 
-def lds_vs_models(rows: list[dict], out: str | os.PathLike, title: str) -> None:
-    """One panel per method (Figure 1; Figure 6 for several), one line per ensemble of mean LDS
-    against I, with standard-error bars."""
-    frame = pd.DataFrame(rows).sort_values(["method", "ensemble", "D", "I"])
-    frame["label"] = [_label(row) for row in frame.itertuples()]
-    labels = list(dict.fromkeys(frame.sort_values(["ensemble", "D"], ascending=[False, True])["label"]))
-    palette = dict(zip(labels, sns.color_palette(n_colors=len(labels))))
-    methods = sorted(set(frame["method"]), key=lambda m: (list(METHOD_NAMES).index(m) if m in METHOD_NAMES else len(METHOD_NAMES), m))
-    sns.set_theme(style="whitegrid")
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.6), squeeze=False)
-    for ax, method in zip(axes[0], methods):
-        part = frame[frame["method"] == method]
-        present = [label for label in labels if label in set(part["label"])]
-        sns.lineplot(part, x="I", y="lds", hue="label", hue_order=present, palette=palette, marker="o", ax=ax)
-        for label, line in part.groupby("label"):
-            ax.errorbar(line["I"], line["lds"], yerr=line["lds_sem"], fmt="none", ecolor=palette[label], capsize=3)
-        ax.set_xticks(sorted(part["I"].unique()))
-        ax.set_xlabel("independently trained models I")
-        ax.set_ylabel("LDS")
-        n_test = "/".join(map(str, sorted(part["n_test"].unique())))
-        ax.set_title(f"{METHOD_NAMES.get(method, method)} (LDS over {n_test} test examples)", fontsize=10)
-        ax.legend(title=None, fontsize=8)
+def _frame(rows: list[dict], series: Callable = _series) -> tuple[pd.DataFrame, dict[str, tuple]]:
+    """The rows as a frame with a `series` column (the line each lies on), and one colour per
+    series (the same in every panel)."""
+    frame = pd.DataFrame(rows)
+    frame["kind_order"] = [KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER) for k in frame["ensemble"]]
+    frame = frame.sort_values(["kind_order", "ensemble", "D", "C", "I"])
+    frame["series"] = [series(row) for row in frame.itertuples()]
+    labels = list(dict.fromkeys(frame["series"]))
+    return frame, dict(zip(labels, sns.color_palette(n_colors=len(labels))))
+
+
+def _methods(frame: pd.DataFrame) -> list[str]:
+    order = list(METHOD_NAMES)
+    return sorted(set(frame["method"]), key=lambda m: (order.index(m) if m in order else len(order), m))
+
+
+def _lines(ax, part: pd.DataFrame, x: str, palette: dict[str, tuple], annotate: Callable | None = None) -> None:
+    """One line per series of mean LDS against column x, with standard-error bars."""
+    for name, line in part.groupby("series", sort=False):
+        line = line.sort_values(x)
+        ax.errorbar(line[x], line["lds"], yerr=line["lds_sem"], marker="o", color=palette[name], label=name, capsize=3)
+        if annotate is not None:
+            for row in line.itertuples():
+                ax.annotate(annotate(row), (getattr(row, x), row.lds), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_ylabel("LDS")
+    ax.legend(title=None, fontsize=7)
+
+
+def _panel_title(method: str, part: pd.DataFrame, extra: str = "") -> str:
+    n_test = "/".join(map(str, sorted(part["n_test"].unique())))
+    return f"{METHOD_NAMES.get(method, method)}{extra} (LDS over {n_test} test examples)"
+
+
+def _save(fig, out: str | os.PathLike, title: str) -> None:
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", dpi=150)
     plt.close(fig)
 
+
+def lds_vs_models(rows: list[dict], out: str | os.PathLike, title: str) -> None:
+    """One panel per method (Figure 1; Figure 6 for several): LDS against the number of
+    independently trained models I, one line per ensemble kind and D (checkpoints, which vary
+    C rather than I, are drawn by `checkpoints`)."""
+    frame, palette = _frame([r for r in rows if r["ensemble"] != "checkpoints"])
+    methods = _methods(frame)
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.4 * len(methods), 3.8), squeeze=False)
+    for ax, method in zip(axes[0], methods):
+        part = frame[frame["method"] == method]
+        _lines(ax, part, "I", palette)
+        ax.set_xticks(sorted(part["I"].unique()))
+        ax.set_xlabel("independently trained models I")
+        ax.set_title(_panel_title(method, part), fontsize=10)
+    _save(fig, out, title)
+
+
+def lds_vs_cost(rows: list[dict], out: str | os.PathLike, title: str) -> None:
+    """One row of panels per method: LDS against measured training time and against measured
+    serving time (log scales), one line per ensemble kind and D."""
+    frame, palette = _frame(rows)
+    methods = _methods(frame)
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(len(methods), 2, figsize=(10, 3.8 * len(methods)), squeeze=False)
+    for row_axes, method in zip(axes, methods):
+        part = frame[frame["method"] == method]
+        for ax, column, name in zip(row_axes, ("training_seconds", "serving_seconds"), ("training", "serving")):
+            _lines(ax, part, column, palette)
+            ax.set_xscale("log")
+            ax.set_xlabel(f"{name} time (s, measured)")
+            ax.set_title(_panel_title(method, part, f", {name} time"), fontsize=10)
+    _save(fig, out, title)
+
+
+def forward_only(rows: list[dict], out: str | os.PathLike, title: str) -> None:
+    """Figure 2: LDS against serving time of the Dropout Ensemble and its forward-only variant
+    at the largest I both have, one point per D (labelled), one panel per method having both."""
+    frame, palette = _frame(
+        [r for r in rows if r["ensemble"] in ("dropout", "forward_only")], series=lambda row: KIND_NAMES[row.ensemble]
+    )
+    panels = []
+    for method in _methods(frame):
+        part = frame[frame["method"] == method]
+        shared = set(part[part["ensemble"] == "dropout"]["I"]) & set(part[part["ensemble"] == "forward_only"]["I"])
+        if shared:
+            panels.append((method, part[part["I"] == max(shared)], max(shared)))
+    if not panels:
+        raise ValueError("the forward-only figure needs dropout and forward_only grid points with a common I")
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
+    for ax, (method, part, n_models) in zip(axes[0], panels):
+        _lines(ax, part, "serving_seconds", palette, annotate=lambda row: f"D={row.D}")
+        ax.set_xlabel("serving time (s, measured)")
+        ax.set_title(_panel_title(method, part, f", I={n_models}"), fontsize=10)
+    _save(fig, out, title)
+
+
+def checkpoints(rows: list[dict], out: str | os.PathLike, title: str) -> None:
+    """Table 2 as a figure: LDS against the number of checkpoints C of one training run, one
+    line per D (no dropout, or D masked passes per checkpoint), one panel per method."""
+    frame, palette = _frame(
+        [r for r in rows if r["ensemble"] == "checkpoints"], series=lambda row: f"{_series(row)}, I={row.I}"
+    )
+    methods = _methods(frame)
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.4 * len(methods), 3.8), squeeze=False)
+    for ax, method in zip(axes[0], methods):
+        part = frame[frame["method"] == method]
+        _lines(ax, part, "C", palette)
+        ax.set_xticks(sorted(part["C"].unique()))
+        ax.set_xlabel("checkpoints C (the last C saved epochs)")
+        ax.set_title(_panel_title(method, part), fontsize=10)
+    _save(fig, out, title)

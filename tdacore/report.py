@@ -1,19 +1,73 @@
-"""Result tables: one row per (method, ensemble grid point)."""
+"""Result tables: TSV files with one row per (method, ensemble grid point), in a fixed order."""
 
 from __future__ import annotations
 
 import csv
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from tdacore.store import atomic_path
 
-LDS_COLUMNS = ["method", "ensemble", "I", "D", "members", "lds", "lds_sem", "n_test", "n_undefined", "serving_seconds"]
+LDS_COLUMNS = ["method", "ensemble", "I", "D", "C", "members", "lds", "lds_sem", "n_test", "n_undefined", "serving_seconds"]
+KIND_ORDER = ["naive", "dropout", "forward_only", "projection_only", "checkpoints"]  # the paper's order
+
+
+def label(row: Mapping[str, Any]) -> str:
+    """A grid point's short name in tables and legends, e.g. `dropout I=1 D=10`."""
+    parts = [row["ensemble"], f"I={row['I']}"]
+    if int(row.get("C", 0)):
+        parts.append(f"C={row['C']}")
+    if int(row["D"]):
+        parts.append(f"D={row['D']}")
+    return " ".join(parts)
+
+
+def sort_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows by method, ensemble kind (in the paper's order), C, D, I."""
+
+    def key(row: Mapping[str, Any]) -> tuple:
+        kind = KIND_ORDER.index(row["ensemble"]) if row["ensemble"] in KIND_ORDER else len(KIND_ORDER)
+        return (row["method"], kind, row["ensemble"], int(row.get("C", 0)), int(row["D"]), int(row["I"]))
+
+    return sorted((dict(r) for r in rows), key=key)
+
+
+def write_tsv(rows: Iterable[Mapping[str, Any]], out: str | os.PathLike, columns: list[str] | None = None) -> None:
+    """Rows as a tab-separated table, atomically (columns: given, or every key in order of
+    appearance; a row without a column leaves its cell empty); floats to 6 significant digits."""
+    rows = list(rows)
+    columns = columns or list(dict.fromkeys(key for row in rows for key in row))
+
+    def cell(value: Any) -> Any:
+        return f"{value:.6g}" if isinstance(value, float) else value
+
+    with atomic_path(out) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, delimiter="\t", lineterminator="\n", restval="")
+        writer.writeheader()
+        writer.writerows({k: cell(v) for k, v in row.items() if k in columns} for row in rows)
+
+
+def read_tsv(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Rows of a TSV written by write_tsv, numeric cells as int or float, empty cells as None."""
+
+    def parse(value: str) -> Any:
+        if value == "":
+            return None
+        for kind in (int, float):
+            try:
+                return kind(value)
+            except ValueError:
+                pass
+        return value
+
+    with open(path, newline="") as handle:
+        return [{k: parse(v) for k, v in row.items()} for row in csv.DictReader(handle, delimiter="\t")]
 
 
 def write_lds_table(json_paths: Iterable[str | os.PathLike], out: str | os.PathLike) -> list[dict]:
-    """Collect per-grid-point LDS records into a TSV sorted by method, ensemble, D, I."""
+    """Collect per-grid-point LDS records into a TSV, sorted by method, ensemble, C, D, I."""
     rows = []
     for path in json_paths:
         with open(path) as handle:
@@ -22,21 +76,6 @@ def write_lds_table(json_paths: Iterable[str | os.PathLike], out: str | os.PathL
         if missing:
             raise KeyError(f"{path}: LDS record lacks {missing}")
         rows.append({c: record[c] for c in LDS_COLUMNS})
-    rows.sort(key=lambda r: (r["method"], r["ensemble"], r["D"], r["I"]))
-    with atomic_path(out) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=LDS_COLUMNS, delimiter="\t", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return rows
-
-
-def read_table(path: str | os.PathLike) -> list[dict]:
-    """Rows of a TSV written by write_lds_table (numbers as float/int)."""
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
-    for row in rows:
-        for key in ("I", "D", "members", "n_test", "n_undefined"):
-            row[key] = int(row[key])
-        for key in ("lds", "lds_sem", "serving_seconds"):
-            row[key] = float(row[key])
+    rows = sort_rows(rows)
+    write_tsv(rows, out, LDS_COLUMNS)
     return rows

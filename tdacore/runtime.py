@@ -23,3 +23,17 @@ def configure(threads: int, log_path: str | None = None) -> logging.Logger:
     """Set torch's thread count and start the step's log (tdacore.steplog)."""
     torch.set_num_threads(max(1, threads))
     return start_log(log_path)
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    """Start counting peak GPU memory afresh (nothing to do on a CPU)."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory(device: torch.device) -> dict[str, int]:
+    """{"gpu_peak_bytes": torch.cuda.max_memory_allocated} on a GPU, {} on a CPU (where the
+    job's peak resident memory comes from its Snakemake benchmark file instead)."""
+    if device.type == "cuda":
+        return {"gpu_peak_bytes": int(torch.cuda.max_memory_allocated(device))}
+    return {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,11 +26,19 @@ def train_classifier(
     batch_size: int,
     seed: int,
     device: torch.device,
+    checkpoints: Sequence[int] = (),
+    on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Minimise mean cross-entropy with SGD; shuffling and dropout draw from `seed` only.
 
-    Returns the wall time and the final epoch's mean training loss.
+    After each epoch listed in `checkpoints`, on_checkpoint receives that epoch's statistics
+    while the model holds that epoch's weights (Appendix F.2: checkpoints of one training run);
+    saving them does not touch any random stream, so the run is the same with or without.
+    Returns the final statistics: epochs, wall time and the last epoch's mean training loss.
     """
+    unknown = sorted(set(checkpoints) - set(range(1, epochs + 1)))
+    if unknown:
+        raise ValueError(f"train.checkpoints: epochs {unknown} are outside the {epochs} epochs of training")
     xs = torch.as_tensor(x, device=device)
     ys = torch.as_tensor(y, device=device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
@@ -39,7 +48,7 @@ def train_classifier(
     model.train()
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(derive_seed(seed, "dropout"))
-        for _ in range(epochs):
+        for epoch in range(1, epochs + 1):
             order = torch.randperm(len(ys), generator=shuffle).to(device)
             loss_sum = torch.zeros((), device=device)
             for batch in order.split(batch_size):
@@ -48,8 +57,14 @@ def train_classifier(
                 loss.backward()
                 optimizer.step()
                 loss_sum += loss.detach() * len(batch)
+            if epoch in checkpoints and on_checkpoint is not None:
+                on_checkpoint(_stats(epoch, start, loss_sum, len(ys)))
     model.eval()
-    return {"train_seconds": time.perf_counter() - start, "final_loss": float(loss_sum) / len(ys)}
+    return _stats(epochs, start, loss_sum, len(ys))
+
+
+def _stats(epoch: int, start: float, loss_sum: torch.Tensor, n: int) -> dict[str, Any]:
+    return {"epochs_trained": epoch, "train_seconds": time.perf_counter() - start, "final_loss": float(loss_sum) / n}
 
 
 def train_member(
@@ -62,16 +77,34 @@ def train_member(
     model_spec: dict[str, Any],
     optimiser: dict[str, Any],
     device: torch.device,
+    checkpoints: Sequence[int] = (),
+    save_checkpoint: Callable[[nn.Module, dict[str, Any]], None] | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Train model `index` of `role` ("base" or "retrain") on its own seeded random subset.
 
     The subset (round(fraction * n) training examples) and the model's initialisation,
     shuffling and dropout all come from streams derived from (seed, role, index).
-    Returns the trained model and its metadata (subset indices included).
+    save_checkpoint(model, meta) is called after each epoch in `checkpoints`, with the metadata
+    that checkpoint's file should carry. Returns the trained model and its metadata (subset
+    indices included).
     """
     subset = random_subset(data.n_train, fraction, derive_seed(seed, f"{role}-subset", index))
     model_seed = derive_seed(seed, f"{role}-model", index)
     model = build_model(model_spec, data.x_train.shape[1], data.n_classes, model_seed).to(device)
+    meta: dict[str, Any] = {
+        "role": role,
+        "index": index,
+        "training_run": f"{role}-{index}",
+        "model": model_spec,
+        "in_dim": int(data.x_train.shape[1]),
+        "n_classes": data.n_classes,
+        "n_params": n_parameters(model),
+        "model_seed": model_seed,
+        "subset": subset.tolist(),
+        "train_hash": data.train_hash(),
+        "optimiser": optimiser,
+        "device": str(device),
+    }
     stats = train_classifier(
         model,
         data.x_train[subset],
@@ -82,19 +115,7 @@ def train_member(
         batch_size=optimiser["batch_size"],
         seed=model_seed,
         device=device,
+        checkpoints=checkpoints,
+        on_checkpoint=None if save_checkpoint is None else lambda stats: save_checkpoint(model, meta | stats),
     )
-    meta = {
-        "role": role,
-        "index": index,
-        "model": model_spec,
-        "in_dim": int(data.x_train.shape[1]),
-        "n_classes": data.n_classes,
-        "n_params": n_parameters(model),
-        "model_seed": model_seed,
-        "subset": subset.tolist(),
-        "train_hash": data.train_hash(),
-        "optimiser": optimiser,
-        "device": str(device),
-        **stats,
-    }
-    return model, meta
+    return model, meta | stats

@@ -4,6 +4,8 @@ Per ensemble member m (an independently trained model, or a dropout pass of one)
     features:  Phi_m = P_m^T grad f(x_j) for training x_j, phi_m(x) for test x, Q_m = 1 - p
     kernel:    K_m = phi_m (Phi_m^T Phi_m + lambda I)^{-1} Phi_m^T      (test x train)
 and the ensemble score is  tau = mean_m(K_m) * mean_m(Q_m)  (Q scales training columns).
+The forward-only Dropout Ensemble (Section 3.3) takes the kernels from the unmasked models and
+the Q from their masked passes: a masked pass then needs forward_q alone, no gradient.
 """
 
 from __future__ import annotations
@@ -45,8 +47,14 @@ def featurize(
     start = time.perf_counter()
     phi_train = project_grads(model, x_train, y_train, projector, chunk_size).cpu().numpy()
     phi_test = project_grads(model, x_test, y_test, projector, chunk_size).cpu().numpy()
-    q_train = batched_outputs(model, x_train, y_train, one_minus_p, chunk_size).cpu().numpy()
+    q_train = forward_q(model, x_train, y_train, chunk_size)
     return Features(phi_train, phi_test, q_train, time.perf_counter() - start)
+
+
+def forward_q(model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, chunk_size: int) -> np.ndarray:
+    """Q = 1 - p of the correct class on the training set (Eq. 2), by forward passes without
+    gradients: all that a masked pass of the forward-only Dropout Ensemble computes."""
+    return batched_outputs(model, x_train, y_train, one_minus_p, chunk_size).cpu().numpy()
 
 
 def kernel(phi_train: np.ndarray, phi_test: np.ndarray, ridge: float) -> np.ndarray:

@@ -57,16 +57,21 @@ def sample_masks(model: nn.Module, example: torch.Tensor, seed: int) -> Masks:
     return {name: mask.to(example.device) for name, mask in masks.items()}
 
 
-def mask_seed(seed: int, model_index: int, dropout_pass: int) -> int:
-    """The seed of pass d of model i (-1 for pass 0, which has no mask)."""
-    return derive_seed(seed, "dropout-mask", model_index, dropout_pass) if dropout_pass > 0 else -1
+def mask_seed(seed: int, model_index: int, dropout_pass: int, epoch: int | None = None) -> int:
+    """The seed of pass d of model i (of its checkpoint at `epoch`, if given); -1 for pass 0,
+    which has no mask."""
+    if dropout_pass == 0:
+        return -1
+    return derive_seed(seed, "dropout-mask", model_index, dropout_pass, *([] if epoch is None else [epoch]))
 
 
-def pass_masks(model: nn.Module, example: torch.Tensor, seed: int, model_index: int, dropout_pass: int) -> Masks | None:
-    """The masks of dropout pass d of model i; None for pass 0 (the unmasked model)."""
+def pass_masks(
+    model: nn.Module, example: torch.Tensor, seed: int, model_index: int, dropout_pass: int, epoch: int | None = None
+) -> Masks | None:
+    """The masks of dropout pass d of model i (or of its checkpoint); None for pass 0 (unmasked)."""
     if dropout_pass == 0:
         return None
-    return sample_masks(model, example, mask_seed(seed, model_index, dropout_pass))
+    return sample_masks(model, example, mask_seed(seed, model_index, dropout_pass, epoch))
 
 
 @contextmanager

@@ -1,13 +1,21 @@
-"""TRAK (Eq. 2) on a linear softmax classifier against a closed form computed with numpy."""
+"""TRAK (Eq. 2) and its forward-only Dropout Ensemble (Section 3.3) against closed forms computed
+with numpy."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
+import tdacore.grads
+import tdacore.trak
+from tdacore.models import build_model, n_parameters
 from tdacore.projection import GaussianProjector, IdentityProjector
-from tdacore.trak import ensemble_scores, featurize, kernel
+from tdacore.trak import ensemble_scores, featurize, forward_q, kernel
+from tdacore.variants import masked, sample_masks
 
 N_TRAIN, N_TEST, DIM, CLASSES = 40, 7, 4, 3
 # Margin gradients of a softmax classifier are orthogonal to a per-class shift, so the exact
@@ -111,3 +119,91 @@ def test_singular_gram_is_reported():
         assert "trak.ridge" in str(err)
     else:
         raise AssertionError("a singular Phi^T Phi was inverted silently")
+
+
+def test_forward_only_with_the_unmasked_pass_as_its_q_is_plain_trak():
+    """Section 3.3 with D = 1 and the unmasked pass standing in for the masked one: the kernel of
+    the model times Q from forward passes alone is plain TRAK, here against the closed form."""
+    data, model = _data(4), _linear(4)
+    feats = _features(model, data, IdentityProjector(DIM * CLASSES + CLASSES))
+    q_forward = forward_q(model, torch.as_tensor(data[0]), torch.as_tensor(data[1]), chunk_size=16)
+    forward_only = ensemble_scores([kernel(feats.phi_train, feats.phi_test, RIDGE)], [q_forward])
+    k, q = _closed_form(model, data)
+    np.testing.assert_allclose(q_forward, q, rtol=1e-6)
+    np.testing.assert_allclose(forward_only, k * q[None, :], rtol=1e-5, atol=1e-7)
+
+
+def _numpy_q_under_masks(model, x: np.ndarray, y: np.ndarray, masks: dict) -> np.ndarray:
+    """1 - p_y of the MLP Linear-ReLU-Dropout-Linear-ReLU-Dropout-Linear, by hand in numpy,
+    each dropout site multiplied by its mask (independent of tdacore's hooks and outputs)."""
+    state = {k: v.double().numpy() for k, v in model.state_dict().items()}
+    h = x
+    for layer, site in ((0, "net.2"), (3, "net.5")):
+        h = np.maximum(h @ state[f"net.{layer}.weight"].T + state[f"net.{layer}.bias"], 0.0) * masks[site].double().numpy()
+    z = h @ state["net.6.weight"].T + state["net.6.bias"]
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    return 1.0 - p[np.arange(len(y)), y]
+
+
+def test_forward_only_ensemble_is_unmasked_kernels_times_mean_masked_q():
+    """The formula after Eq. 2: (1/I sum_i K_i) * (1/(I D) sum_{i,d} Q_{i,d}), with Q of each
+    masked pass computed by hand."""
+    rng = np.random.default_rng(5)
+    x_train, x_test = rng.normal(size=(30, 6)).astype(np.float32), rng.normal(size=(5, 6)).astype(np.float32)
+    y_train, y_test = rng.integers(0, 3, 30), rng.integers(0, 3, 5)
+    tensors = [torch.as_tensor(a) for a in (x_train, y_train, x_test, y_test)]
+    models = [build_model({"name": "mlp", "hidden": [8, 5], "dropout": 0.3}, 6, 3, seed=s) for s in (1, 2)]
+    projector = GaussianProjector(n_parameters(models[0]), 12, seed=3, device=torch.device("cpu"))
+    kernels, qs, expected_q = [], [], []
+    for model in models:
+        f = featurize(model.eval(), *tensors, projector=projector, chunk_size=8)
+        kernels.append(kernel(f.phi_train, f.phi_test, 1e-3))
+        for d in (1, 2, 3):
+            masks = sample_masks(model, tensors[0], seed=10 * d)
+            with masked(model, masks) as variant:
+                qs.append(forward_q(variant, tensors[0], tensors[1], chunk_size=8))
+            expected_q.append(_numpy_q_under_masks(model, x_train.astype(np.float64), y_train, masks))
+    np.testing.assert_allclose(np.array(qs), np.array(expected_q), rtol=1e-4, atol=1e-6)
+    scores = ensemble_scores(kernels, qs)
+    np.testing.assert_allclose(scores, (kernels[0] + kernels[1]) / 2 * np.mean(expected_q, axis=0)[None, :], rtol=1e-4, atol=1e-7)
+    assert not np.allclose(np.mean(expected_q, axis=0), featurize(models[0].eval(), *tensors, projector=projector, chunk_size=8).q_train, atol=1e-3)
+
+
+@contextmanager
+def _no_gradients_allowed(monkeypatch, model):
+    """Every gradient entry point raises, and every module's forward asserts grad mode is off."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a gradient was computed")
+
+    for target in (torch.autograd, torch.func, tdacore.grads):
+        for name in ("grad", "vmap", "backward"):
+            if hasattr(target, name):
+                monkeypatch.setattr(target, name, refuse)
+    monkeypatch.setattr(torch.Tensor, "backward", refuse)
+    monkeypatch.setattr(tdacore.grads, "per_sample_grads", refuse)
+    monkeypatch.setattr(tdacore.trak, "project_grads", refuse)
+
+    def grad_mode_off(module, inputs, output):
+        if torch.is_grad_enabled() or output.requires_grad:
+            raise AssertionError(f"{type(module).__name__} ran with gradients enabled")
+
+    handles = [m.register_forward_hook(grad_mode_off) for m in model.modules()]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def test_forward_only_masked_pass_computes_no_gradient(monkeypatch):
+    model = build_model({"name": "mlp", "hidden": [8, 5], "dropout": 0.3}, 6, 3, seed=1)
+    x, y = torch.randn(20, 6, generator=torch.Generator().manual_seed(0)), torch.arange(20) % 3
+    projector = GaussianProjector(n_parameters(model), 4, seed=0, device=torch.device("cpu"))
+    with monkeypatch.context() as patch, _no_gradients_allowed(patch, model), masked(model, sample_masks(model, x, seed=1)) as variant:
+        q = forward_q(variant, x, y, chunk_size=7)
+        # The same instrumentation catches a full pass, which does take gradients.
+        with pytest.raises(AssertionError, match="gradient"):
+            featurize(variant, x, y, x, y, projector, chunk_size=7)
+    assert q.shape == (20,) and np.all((q > 0) & (q < 1))

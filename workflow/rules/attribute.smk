@@ -1,15 +1,18 @@
-# Scores of one ensemble grid point: TRAK by Eq. 2 over its members' features; IF, Grad-Dot and
-# Grad-Cos by Eq. 1 over per-member scores (one job per member: model i, dropout pass d).
+# Scores of one ensemble grid point: TRAK by Eq. 2 over its members' features (forward_only: Q
+# from the masked passes' Q files); IF, Grad-Dot and Grad-Cos by Eq. 1 over per-member scores
+# (one job per member: model i or a checkpoint of it, dropout pass d).
 
 
 rule attribute_trak:
     input:
-        features=member_files,
+        features=kernel_files,
+        q=q_files,
         src=tdacore_sources("trak", "ensemble", "store", "runtime", "steplog"),
     output:
         f"{RESULTS}/scores/trak/{{ensemble}}/{{point}}.h5",
     params:
         ridge=config["trak"]["ridge"],
+        epochs=checkpoint_epochs,
     threads: config["threads"]
     resources:
         gpu=1,
@@ -26,15 +29,13 @@ rule attribute_trak:
 rule member_scores:
     input:
         data=f"{RESULTS}/data/dataset.h5",
-        model=f"{RESULTS}/models/base/{{i}}.pt",
-        src=tdacore_sources(
-            "members", "data", "models", "outputs", "grads", "projection", "hessian", "cg", "methods", "variants", "seeds",
-            "store", "runtime", "steplog",
-        ),
+        model=f"{RESULTS}/models/base/{{model}}.pt",
+        src=tdacore_sources(*MEMBER_SOURCES, "projection", "hessian", "cg", "methods"),
     output:
-        f"{RESULTS}/member_scores/{{method}}/{{i}}/d{{d}}.h5",
+        member_path("member_scores"),
     wildcard_constraints:
         method="if|graddot|gradcos",
+        variant=r"d\d+",
     params:
         seed=config["seed"],
         device=config["device"],
@@ -47,21 +48,23 @@ rule member_scores:
     conda:
         CONDA_ENV
     log:
-        f"{RESULTS}/logs/member_scores/{{method}}/{{i}}/d{{d}}.log",
+        member_path("member_scores", "log"),
     benchmark:
-        f"{RESULTS}/benchmarks/member_scores/{{method}}/{{i}}/d{{d}}.tsv"
+        member_path("member_scores", "benchmark")
     script:
         "../scripts/member_scores.py"
 
 
 rule attribute_mean:
     input:
-        members=member_files,
+        members=kernel_files,
         src=tdacore_sources("ensemble", "store", "steplog"),
     output:
         f"{RESULTS}/scores/{{method}}/{{ensemble}}/{{point}}.h5",
     wildcard_constraints:
         method="if|graddot|gradcos",
+    params:
+        epochs=checkpoint_epochs,
     threads: config["threads"]
     resources:
         gpu=1,

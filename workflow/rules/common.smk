@@ -4,7 +4,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from tdacore.ensemble import grid, parse_point
+from tdacore.ensemble import TRAK_ONLY, grid, parse_point
 from tdacore.idx import MNIST_FILES
 
 
@@ -15,7 +15,7 @@ IDX_DIR = config["data"].get("idx_dir", "resources/mnist")
 TDACORE = Path(workflow.basedir).parent / "tdacore"
 CONDA_ENV = "../../environment.yaml"  # python 3.11 + tdacore, for --software-deployment-method conda
 METHODS = config["methods"]
-PER_METHOD = config.get("per_method", {})
+PER_METHOD = config.get("per_method") or {}
 for _method in PER_METHOD:
     if _method not in METHODS:
         raise ValueError(f"per_method.{_method}: '{_method}' is not in methods {METHODS}")
@@ -23,30 +23,107 @@ for _method in PER_METHOD:
         raise ValueError(
             f"per_method.{_method}.test_examples = {PER_METHOD[_method]['test_examples']} exceeds data.n_test = {config['data']['n_test']}"
         )
+# Saved epochs of one training run (Appendix F.2); the last is the final model, so that one
+# checkpoint is the model itself.
+CHECKPOINTS = config["train"].get("checkpoints", [config["train"]["epochs"]])
+if CHECKPOINTS != sorted(set(CHECKPOINTS)) or CHECKPOINTS[-1] != config["train"]["epochs"]:
+    raise ValueError(
+        f"train.checkpoints = {CHECKPOINTS}: list distinct epochs in increasing order, ending with train.epochs = {config['train']['epochs']} (the final model)"
+    )
 # The ensemble grid of each method: per_method.<method>.ensembles where given, else `ensembles`.
-GRIDS = {method: grid(PER_METHOD.get(method, {}).get("ensembles", config["ensembles"])) for method in METHODS}
+ENSEMBLE_CONFIGS = {method: PER_METHOD.get(method, {}).get("ensembles", config["ensembles"]) for method in METHODS}
+for _method, _ensembles in ENSEMBLE_CONFIGS.items():
+    for _kind in TRAK_ONLY:
+        if _method != "trak" and _kind in _ensembles:
+            _where = f"per_method.{_method}.ensembles" if "ensembles" in PER_METHOD.get(_method, {}) else "ensembles"
+            raise ValueError(
+                f"{_where}.{_kind}: the {_kind} ensemble exists for TRAK only, but {_method} would use it "
+                f"(give {_method} its own grid in per_method.{_method}.ensembles)"
+            )
+GRIDS = {method: grid(ensembles, CHECKPOINTS) for method, ensembles in ENSEMBLE_CONFIGS.items()}
+# Base models whose training run saves the intermediate checkpoints a checkpoints point uses.
+CHECKPOINTED_MODELS = sorted(
+    {m.model for points in GRIDS.values() for point in points for m in point.members() if m.epoch is not None}
+)
 
 
 wildcard_constraints:
     i=r"\d+",
     j=r"\d+",
-    d=r"\d+",
+    model=r"\d+(-epoch\d+)?",
+    variant=r"[dp]\d+",
     ensemble="|".join(sorted({point.ensemble for points in GRIDS.values() for point in points})),
-    point=r"I\d+(-D\d+)?",
+    point=r"I\d+(-C\d+)?(-D\d+)?",
     method="|".join(METHODS),
 
 
+# What every per-member job (featurize, forward_q, member_scores) runs to load and vary a member.
+MEMBER_SOURCES = ("members", "ensemble", "data", "models", "outputs", "grads", "variants", "seeds", "store", "runtime", "steplog")
+
+
 def tdacore_sources(*modules):
-    """The tdacore files a rule's code depends on: editing one reruns the rule and what follows."""
+    """The tdacore files whose code a job runs: editing one reruns the job and what follows."""
     return [str(TDACORE / f"{module}.py") for module in modules]
 
 
-def member_files(wildcards):
+# Per-member files, by the step that makes them (its rule name), i.e. TRAK features, forward-only Q,
+# other methods' member scores. {stem} is tdacore.ensemble.Member.stem, `{model}/{variant}`.
+MEMBER_FILES = {
+    "featurize": "features/{stem}",
+    "forward_q": "forward/{stem}",
+    "member_scores": "member_scores/{method}/{stem}",
+}
+
+
+def member_path(step, kind="file", stem="{model}/{variant}", method="{method}"):
+    """The file, log or benchmark of one per-member job of `step`; with the default stem and
+    method, the step's own wildcard pattern."""
+    rel = MEMBER_FILES[step].format(stem=stem, method=method)
+    return {"file": f"{RESULTS}/{rel}.h5", "log": f"{RESULTS}/logs/{rel}.log", "benchmark": f"{RESULTS}/benchmarks/{rel}.tsv"}[kind]
+
+
+def member_jobs(method, point):
+    """(step, member) of every per-member job a grid point needs, i.e. its members' features or
+    scores, and for forward_only the Q of its masked passes."""
+    if method != "trak":
+        return [("member_scores", m) for m in point.members()]
+    jobs = [("featurize", m) for m in point.members()]
+    if point.ensemble == "forward_only":
+        jobs += [("forward_q", m) for m in point.q_members()]
+    return jobs
+
+
+def point_of(wildcards):
+    return parse_point(wildcards.ensemble, wildcards.point, CHECKPOINTS)
+
+
+def checkpoint_epochs(wildcards):
+    """The checkpoint epochs a grid point uses (none but for checkpoints points): a parameter of
+    its aggregation, so that changing train.checkpoints reruns only the points it changes."""
+    return list(point_of(wildcards).epochs)
+
+
+def kernel_files(wildcards):
     """Per-member files of a grid point: TRAK features, or another method's member scores."""
-    point = parse_point(wildcards.ensemble, wildcards.point)
-    if wildcards.get("method", "trak") == "trak":
-        return [f"{RESULTS}/features/{m.model}/d{m.dropout_pass}.h5" for m in point.members()]
-    return [f"{RESULTS}/member_scores/{wildcards.method}/{m.model}/d{m.dropout_pass}.h5" for m in point.members()]
+    method = wildcards.get("method", "trak")
+    return [member_path(step, stem=m.stem, method=method) for step, m in member_jobs(method, point_of(wildcards)) if step != "forward_q"]
+
+
+def q_files(wildcards):
+    """The Q files of a forward_only point's masked passes (none for other kinds)."""
+    return [member_path(step, stem=m.stem) for step, m in member_jobs("trak", point_of(wildcards)) if step == "forward_q"]
+
+
+def serving_benchmarks(method, point):
+    """Benchmark files of every job that serves a grid point: its per-member jobs and its aggregation."""
+    members = [member_path(step, "benchmark", m.stem, method) for step, m in member_jobs(method, point)]
+    return members + [f"{RESULTS}/benchmarks/attribute/{method}/{point.ensemble}/{point.name}.tsv"]
+
+
+def point_files(kind):
+    """Every grid point's file of `kind` (lds: .json, scores: .h5), method by method."""
+    suffix = ".json" if kind == "lds" else ".h5"
+    return [f"{RESULTS}/{kind}/{method}/{point.ensemble}/{point.name}{suffix}" for method in METHODS for point in GRIDS[method]]
 
 
 def test_examples(method):
@@ -59,3 +136,24 @@ def data_inputs(wildcards):
     if config["data"]["source"] == "mnist_idx":
         return [f"{IDX_DIR}/{name}" for name in MNIST_FILES]
     return []
+
+
+# Final tables and figures (rules/report.smk).
+REPORT_SOURCES = ("report", "steplog")
+KINDS = {point.ensemble for points in GRIDS.values() for point in points}
+# Figure 2 (forward-only against full Dropout at a fixed I) needs both kinds for TRAK.
+FORWARD_ONLY_FIGURE = "trak" in METHODS and {"forward_only", "dropout"} <= {p.ensemble for p in GRIDS["trak"]}
+TITLE = config["experiment"] + (
+    f" (TRAK: {config['trak']['projection']['kind']} projection, k={config['trak']['projection']['dim']})" if "trak" in METHODS else ""
+)
+
+
+def final_outputs():
+    """What `snakemake` (the target all) and the report make, i.e. every table and every figure the grid has data for."""
+    outputs = [f"{RESULTS}/tables/{name}.tsv" for name in ("lds", "costs", "relative_costs", "peak_memory")]
+    outputs += [f"{RESULTS}/figures/lds_vs_I.png", f"{RESULTS}/figures/lds_vs_cost.png"]
+    if FORWARD_ONLY_FIGURE:
+        outputs.append(f"{RESULTS}/figures/forward_only.png")
+    if "checkpoints" in KINDS:
+        outputs.append(f"{RESULTS}/figures/checkpoints.png")
+    return outputs

@@ -1,12 +1,13 @@
-# Final tables and figures.
-
+# Final rules: the LDS table, the cost tables, the figures; each marked for `snakemake --report`
+# with a caption (workflow/report/*.rst) that says what it shows and which paper figure or table
+# it mirrors.
 
 rule lds_table:
     input:
-        lds=[f"{RESULTS}/lds/{method}/{point.ensemble}/{point.name}.json" for method in METHODS for point in GRIDS[method]],
-        src=tdacore_sources("report", "steplog"),
+        lds=point_files("lds"),
+        src=tdacore_sources(*REPORT_SOURCES),
     output:
-        f"{RESULTS}/tables/lds.tsv",
+        report(f"{RESULTS}/tables/lds.tsv", caption="../report/lds_table.rst", category="Tables", labels={"table": "LDS"}),
     conda:
         CONDA_ENV
     log:
@@ -15,18 +16,47 @@ rule lds_table:
         "../scripts/lds_table.py"
 
 
-rule lds_figure:
+rule cost_tables:
     input:
-        table=f"{RESULTS}/tables/lds.tsv",
-        src=tdacore_sources("plots", "report", "steplog"),
+        lds=point_files("lds"),
+        scores=point_files("scores"),
+        benchmarks=[path for method in METHODS for point in GRIDS[method] for path in serving_benchmarks(method, point)],
+        src=tdacore_sources("costs", *REPORT_SOURCES),
     output:
-        f"{RESULTS}/figures/lds_vs_I.png",
+        costs=report(f"{RESULTS}/tables/costs.tsv", caption="../report/costs.rst", category="Tables", labels={"table": "costs"}),
+        relative=report(
+            f"{RESULTS}/tables/relative_costs.tsv", caption="../report/relative_costs.rst", category="Tables", labels={"table": "relative costs"}
+        ),
+        peak_memory=report(
+            f"{RESULTS}/tables/peak_memory.tsv", caption="../report/peak_memory.rst", category="Tables", labels={"table": "peak memory"}
+        ),
     params:
-        title=config["experiment"]
-        + (f" (TRAK: {config['trak']['projection']['kind']} projection, k={config['trak']['projection']['dim']})" if "trak" in METHODS else ""),
+        points=[
+            {"method": method, "point": point.name, "benchmarks": serving_benchmarks(method, point)}
+            for method in METHODS
+            for point in GRIDS[method]
+        ],
     conda:
         CONDA_ENV
     log:
-        f"{RESULTS}/logs/lds_figure.log",
+        f"{RESULTS}/logs/cost_tables.log",
     script:
-        "../scripts/lds_figure.py"
+        "../scripts/cost_tables.py"
+
+
+rule figure:
+    input:
+        table=lambda wildcards: f"{RESULTS}/tables/{'lds' if wildcards.figure == 'lds_vs_I' else 'costs'}.tsv",
+        src=tdacore_sources("plots", *REPORT_SOURCES),
+    output:
+        report(f"{RESULTS}/figures/{{figure}}.png", caption="../report/figures.rst", category="Figures", labels={"figure": "{figure}"}),
+    wildcard_constraints:
+        figure="lds_vs_I|lds_vs_cost|forward_only|checkpoints",
+    params:
+        title=TITLE,
+    conda:
+        CONDA_ENV
+    log:
+        f"{RESULTS}/logs/figures/{{figure}}.log",
+    script:
+        "../scripts/figure.py"

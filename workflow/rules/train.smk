@@ -1,8 +1,9 @@
-# Independently trained base models (Appendix A: each on its own random half) and the LDS
-# retrains (Appendix D: one model per random subset S_j of size alpha * n).
+# Independently trained base models (Appendix A: each on its own random half), the intermediate
+# checkpoints of their training runs (Appendix F.2) and the LDS retrains (Appendix D: one model
+# per random subset S_j of size alpha * n).
 
 TRAIN_SOURCES = tdacore_sources("data", "models", "train", "seeds", "store", "runtime", "steplog")
-OPTIMISER = {key: value for key, value in config["train"].items() if key != "base_fraction"}
+OPTIMISER = {key: value for key, value in config["train"].items() if key not in ("base_fraction", "checkpoints")}
 
 
 rule train_base:
@@ -10,7 +11,7 @@ rule train_base:
         data=f"{RESULTS}/data/dataset.h5",
         src=TRAIN_SOURCES,
     output:
-        f"{RESULTS}/models/base/{{i}}.pt",
+        model=f"{RESULTS}/models/base/{{i}}.pt",
     params:
         role="base",
         seed=config["seed"],
@@ -36,7 +37,7 @@ rule retrain_subset:
         data=f"{RESULTS}/data/dataset.h5",
         src=TRAIN_SOURCES,
     output:
-        f"{RESULTS}/models/retrain/{{j}}.pt",
+        model=f"{RESULTS}/models/retrain/{{j}}.pt",
     params:
         role="retrain",
         seed=config["seed"],
@@ -55,3 +56,19 @@ rule retrain_subset:
         f"{RESULTS}/benchmarks/retrain_subset/{{j}}.tsv"
     script:
         "../scripts/train_model.py"
+
+
+if CHECKPOINTED_MODELS:
+
+    # The same training run, also saving the intermediate checkpoints that a checkpoints grid
+    # point uses (the last configured epoch is the final model itself, models/base/{i}.pt). The
+    # epochs are read from the output names, not given as a parameter: dropping an epoch from
+    # train.checkpoints then reruns nothing upstream, only the grid points whose members change.
+    use rule train_base as train_base_checkpointed with:
+        output:
+            model=f"{RESULTS}/models/base/{{i}}.pt",
+            checkpoints=expand(f"{RESULTS}/models/base/{{{{i}}}}-epoch{{epoch}}.pt", epoch=CHECKPOINTS[:-1]),
+        wildcard_constraints:
+            i="|".join(map(str, CHECKPOINTED_MODELS)),
+
+    ruleorder: train_base_checkpointed > train_base

@@ -7,7 +7,7 @@ from tdacore.steplog import start_log
 from tdacore.store import read_attrs, read_h5, require_agreement, write_h5
 
 log = start_log(snakemake.log[0])
-point = parse_point(snakemake.wildcards.ensemble, snakemake.wildcards.point)
+point = parse_point(snakemake.wildcards.ensemble, snakemake.wildcards.point, snakemake.params.epochs)
 paths = list(map(str, snakemake.input.members))
 attrs = {path: read_attrs(path) for path in paths}
 require_agreement(attrs, ["method", "train_hash", "test_hash", "test_examples", "model_output", "config_hash"])

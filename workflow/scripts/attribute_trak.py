@@ -1,4 +1,5 @@
-"""Adapter: TRAK scores of one ensemble grid point (Eq. 2 over its members' features)."""
+"""Adapter: TRAK scores of one ensemble grid point (Eq. 2 over its members' features; for the
+forward-only Dropout Ensemble, Q from the masked passes' Q files instead, Section 3.3)."""
 
 import time
 
@@ -8,10 +9,13 @@ from tdacore.store import content_hash, read_attrs, read_h5, require_agreement, 
 from tdacore.trak import ensemble_scores, kernel
 
 log = configure(snakemake.threads, snakemake.log[0])
-point = parse_point(snakemake.wildcards.ensemble, snakemake.wildcards.point)
+point = parse_point(snakemake.wildcards.ensemble, snakemake.wildcards.point, snakemake.params.epochs)
 paths = list(map(str, snakemake.input.features))
+q_paths = list(map(str, snakemake.input.q)) or paths  # forward_only: the masked passes' Q
 attrs = {path: read_attrs(path) for path in paths}
+q_attrs = {path: read_attrs(path) for path in q_paths}
 require_agreement(attrs, ["train_hash", "test_hash", "test_examples", "proj_kind", "proj_dim", "model_output"])
+require_agreement(attrs | q_attrs, ["train_hash", "model_output"])
 require_distinct(attrs, "proj_seed")
 
 
@@ -25,11 +29,12 @@ def member_q(path: str):
 
 
 start = time.perf_counter()
-scores = ensemble_scores((member_kernel(path) for path in paths), (member_q(path) for path in paths))
-provenance = point_provenance(point, list(attrs.values()), time.perf_counter() - start)
+scores = ensemble_scores((member_kernel(path) for path in paths), (member_q(path) for path in q_paths))
+member_attrs = list(attrs.values()) + [q_attrs[path] for path in q_paths if path not in attrs]
+provenance = point_provenance(point, member_attrs, time.perf_counter() - start)
 log.info(
-    "%s %s: %d members, scores %s, %.1f s (serving total %.1f s)",
-    point.ensemble, point.name, len(paths), scores.shape, provenance["aggregate_seconds"], provenance["serving_seconds"],
+    "%s %s: %d kernels, %d Q, scores %s, %.1f s (serving total %.1f s)",
+    point.ensemble, point.name, len(paths), len(q_paths), scores.shape, provenance["aggregate_seconds"], provenance["serving_seconds"],
 )
 first = attrs[paths[0]]
 write_h5(
@@ -39,8 +44,9 @@ write_h5(
         "method": "trak",
         **provenance,
         "feature_files": paths,
+        "q_files": q_paths,
         "proj_seeds": [a["proj_seed"] for a in attrs.values()],
-        "config_hash": content_hash([snakemake.params.ridge, sorted({a["config_hash"] for a in attrs.values()})]),
+        "config_hash": content_hash([snakemake.params.ridge, sorted({a["config_hash"] for a in member_attrs})]),
         "proj_kind": first["proj_kind"],
         "proj_dim": first["proj_dim"],
         "ridge": snakemake.params.ridge,

@@ -21,6 +21,7 @@ record = {
     "ensemble": score_attrs["ensemble"],
     "I": score_attrs["I"],
     "D": score_attrs["D"],
+    "C": score_attrs["C"],
     "members": len(score_attrs["members"]),
     "serving_seconds": score_attrs["serving_seconds"],
     "scores_file": str(snakemake.input.scores),

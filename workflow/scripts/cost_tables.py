@@ -1,0 +1,22 @@
+"""Adapter: the cost tables (tdacore.costs): one row per method x ensemble x grid point with its
+LDS, Table 7's relative costs and Table 3's peak memory."""
+
+import json
+
+from tdacore.costs import peak_memory_table, point_costs, read_benchmark, relative_costs
+from tdacore.report import sort_rows, write_tsv
+from tdacore.steplog import start_log
+from tdacore.store import read_attrs
+
+log = start_log(snakemake.log[0])
+rows = []
+for point, lds_path, scores_path in zip(snakemake.params.points, snakemake.input.lds, snakemake.input.scores):
+    with open(lds_path) as handle:
+        lds = json.load(handle)
+    row = point_costs(point["method"], read_attrs(scores_path), lds, [read_benchmark(path) for path in point["benchmarks"]])
+    log.info("%s", row)
+    rows.append(row)
+rows = sort_rows(rows)
+write_tsv(rows, snakemake.output.costs)
+write_tsv(relative_costs(rows), snakemake.output.relative)
+write_tsv(peak_memory_table(rows), snakemake.output.peak_memory)

@@ -1,0 +1,14 @@
+"""Adapter: one figure (wildcard `figure`) from the LDS or cost table (tdacore.plots)."""
+
+from tdacore import plots
+from tdacore.report import read_tsv
+from tdacore.steplog import start_log
+
+start_log(snakemake.log[0])
+draw = {
+    "lds_vs_I": plots.lds_vs_models,
+    "lds_vs_cost": plots.lds_vs_cost,
+    "forward_only": plots.forward_only,
+    "checkpoints": plots.checkpoints,
+}[snakemake.wildcards.figure]
+draw(read_tsv(snakemake.input.table), snakemake.output[0], title=snakemake.params.title)
