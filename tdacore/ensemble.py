@@ -7,7 +7,10 @@ pass d. The kinds:
     naive            (I)     pass 0 of models 0..I-1
     dropout          (I, D)  passes 1..D of each of models 0..I-1
     forward_only     (I, D)  TRAK only: kernels from pass 0 of models 0..I-1, Q from their
-                             masked passes 1..D (Section 3.3, the formula after Eq. 2)
+                             masked passes 1..D (Section 3.3, the formula after Eq. 2 as written)
+    forward_only_shared (I, D)  TRAK only: kernels from each model's unmasked gradients projected
+                             with pass d's seed, d = 1..D (the gradients shared, Appendix E), Q
+                             from the masked passes 1..D: the reading that reproduces the paper
     projection_only  (I, D)  TRAK only: passes 1..D of each model with dropout *disabled*, each
                              with pass d's projection seed (Appendix F.1, Table 1)
     checkpoints      (I, C, D)  the last C saved checkpoints of each of models 0..I-1 (the last is
@@ -23,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-ENSEMBLES = ("naive", "dropout", "forward_only", "projection_only", "checkpoints")
-TRAK_ONLY = ("forward_only", "projection_only")  # kinds defined by TRAK's projection / its Q
+ENSEMBLES = ("naive", "dropout", "forward_only", "forward_only_shared", "projection_only", "checkpoints")
+TRAK_ONLY = ("forward_only", "forward_only_shared", "projection_only")  # kinds defined by TRAK's projection / its Q
+FORWARD_ONLY = ("forward_only", "forward_only_shared")  # Q from masked passes computed apart
 
 
 @dataclass(frozen=True)
@@ -101,20 +105,20 @@ class GridPoint:
 
     def members(self) -> list[Member]:
         """The members whose per-member files (TRAK: features; other methods: scores) the point
-        combines; for forward_only the kernel side, see q_members."""
+        combines; for the forward-only kinds the kernel side, see q_members."""
         models = range(self.n_models)
         if self.ensemble in ("naive", "forward_only"):
             return [Member(i) for i in models]
         if self.ensemble == "dropout":
             return [Member(i, d) for i in models for d in self._passes()]
-        if self.ensemble == "projection_only":
+        if self.ensemble in ("projection_only", "forward_only_shared"):
             return [Member(i, d, projection_only=True) for i in models for d in self._passes()]
         final = self.epochs[-1]
         return [Member(i, d, None if e == final else e) for i in models for e in self.epochs for d in self._passes()]
 
     def q_members(self) -> list[Member]:
-        """The members whose Q enters Eq. 2: the masked passes for forward_only, else members()."""
-        if self.ensemble == "forward_only":
+        """The members whose Q enters Eq. 2: the masked passes for forward-only kinds, else members()."""
+        if self.ensemble in FORWARD_ONLY:
             return [Member(i, d) for i in range(self.n_models) for d in self._passes()]
         return self.members()
 
@@ -172,15 +176,19 @@ def mean_scores(member_scores: Iterable[np.ndarray]) -> np.ndarray:
 def point_provenance(point: GridPoint, member_attrs: list[dict[str, Any]], aggregate_seconds: float) -> dict[str, Any]:
     """The attributes every grid point's score file carries: its members (from their files'
     attributes, which must already agree on data and model output) and its costs as measured:
-    serving time (the members' own in-process time plus the aggregation), training time (each
+    serving time (the members' own in-process time, plus once each the time of any work they
+    share, e.g. gradients projected several ways, plus the aggregation), training time (each
     training run the members come from, counted once, up to its latest checkpoint used) and
     space (the parameters of every distinct model file the members need)."""
     first = member_attrs[0]
     runs: dict[str, float] = {}
     files: dict[str, int] = {}
+    shared: dict[str, float] = {}
     for a in member_attrs:
         runs[a["training_run"]] = max(runs.get(a["training_run"], 0.0), a["model_train_seconds"])
         files[a["model_hash"]] = a["model_params"]
+        if "shared_job" in a:
+            shared[a["shared_job"]] = a["shared_seconds"]
     gpu = [a["gpu_peak_bytes"] for a in member_attrs if "gpu_peak_bytes" in a]
     return {
         "ensemble": point.ensemble,
@@ -196,7 +204,7 @@ def point_provenance(point: GridPoint, member_attrs: list[dict[str, Any]], aggre
         "test_hash": first["test_hash"],
         "test_examples": first["test_examples"],
         "aggregate_seconds": aggregate_seconds,
-        "serving_seconds": aggregate_seconds + sum(a["seconds"] for a in member_attrs),
+        "serving_seconds": aggregate_seconds + sum(a["seconds"] for a in member_attrs) + sum(shared.values()),
         "training_runs": sorted(runs),
         "training_seconds": sum(runs.values()),
         "space_params": sum(files.values()),

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from tdacore.ensemble import FORWARD_ONLY  # noqa: E402
 from tdacore.report import KIND_ORDER  # noqa: E402
 from tdacore.store import atomic_path  # noqa: E402
 
@@ -22,6 +23,7 @@ KIND_NAMES = {
     "naive": "naive",
     "dropout": "Dropout",
     "forward_only": "Dropout (forward-only)",
+    "forward_only_shared": "Dropout (forward-only, shared gradients)",
     "projection_only": "only random projection",
     "checkpoints": "checkpoints",
 }
@@ -81,14 +83,19 @@ def lds_vs_models(rows: list[dict], out: str | os.PathLike, title: str) -> None:
     independently trained models I, one line per ensemble kind and D (checkpoints, which vary
     C rather than I, are drawn by `checkpoints`)."""
     frame, palette = _frame([r for r in rows if r["ensemble"] != "checkpoints"])
+    _panel_per_method(frame, palette, "I", "independently trained models I", out, title)
+
+
+def _panel_per_method(frame: pd.DataFrame, palette: dict[str, tuple], x: str, xlabel: str, out: str | os.PathLike, title: str) -> None:
+    """One panel per method of LDS against the integer column x."""
     methods = _methods(frame)
     sns.set_theme(style="whitegrid")
     fig, axes = plt.subplots(1, len(methods), figsize=(4.4 * len(methods), 3.8), squeeze=False)
     for ax, method in zip(axes[0], methods):
         part = frame[frame["method"] == method]
-        _lines(ax, part, "I", palette)
-        ax.set_xticks(sorted(part["I"].unique()))
-        ax.set_xlabel("independently trained models I")
+        _lines(ax, part, x, palette)
+        ax.set_xticks(sorted(part[x].unique()))
+        ax.set_xlabel(xlabel)
         ax.set_title(_panel_title(method, part), fontsize=10)
     _save(fig, out, title)
 
@@ -111,19 +118,20 @@ def lds_vs_cost(rows: list[dict], out: str | os.PathLike, title: str) -> None:
 
 
 def forward_only(rows: list[dict], out: str | os.PathLike, title: str) -> None:
-    """Figure 2: LDS against serving time of the Dropout Ensemble and its forward-only variant
-    at the largest I both have, one point per D (labelled), one panel per method having both."""
-    frame, palette = _frame(
-        [r for r in rows if r["ensemble"] in ("dropout", "forward_only")], series=lambda row: KIND_NAMES[row.ensemble]
-    )
+    """Figure 2: LDS against serving time of the Dropout Ensemble and its forward-only variants
+    at the largest I the Dropout and a forward-only grid share, one point per D (labelled), one
+    panel per method having both."""
+    kinds = ("dropout", *FORWARD_ONLY)
+    frame, palette = _frame([r for r in rows if r["ensemble"] in kinds], series=lambda row: KIND_NAMES[row.ensemble])
     panels = []
     for method in _methods(frame):
         part = frame[frame["method"] == method]
-        shared = set(part[part["ensemble"] == "dropout"]["I"]) & set(part[part["ensemble"] == "forward_only"]["I"])
+        forward = set(part[part["ensemble"].isin(FORWARD_ONLY)]["I"])
+        shared = set(part[part["ensemble"] == "dropout"]["I"]) & forward
         if shared:
             panels.append((method, part[part["I"] == max(shared)], max(shared)))
     if not panels:
-        raise ValueError("the forward-only figure needs dropout and forward_only grid points with a common I")
+        raise ValueError("the forward-only figure needs dropout and forward-only grid points with a common I")
     sns.set_theme(style="whitegrid")
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
     for ax, (method, part, n_models) in zip(axes[0], panels):
@@ -139,13 +147,4 @@ def checkpoints(rows: list[dict], out: str | os.PathLike, title: str) -> None:
     frame, palette = _frame(
         [r for r in rows if r["ensemble"] == "checkpoints"], series=lambda row: f"{_series(row)}, I={row.I}"
     )
-    methods = _methods(frame)
-    sns.set_theme(style="whitegrid")
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.4 * len(methods), 3.8), squeeze=False)
-    for ax, method in zip(axes[0], methods):
-        part = frame[frame["method"] == method]
-        _lines(ax, part, "C", palette)
-        ax.set_xticks(sorted(part["C"].unique()))
-        ax.set_xlabel("checkpoints C (the last C saved epochs)")
-        ax.set_title(_panel_title(method, part), fontsize=10)
-    _save(fig, out, title)
+    _panel_per_method(frame, palette, "C", "checkpoints C (the last C saved epochs)", out, title)

@@ -7,6 +7,9 @@ fit in `cache_bytes` and regenerated otherwise, so any model size works.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -110,8 +113,29 @@ def project_grads(
 ) -> torch.Tensor:
     """Projected per-sample gradients of every row of x (rows x projector.dim), one chunk of
     gradients at a time, written into one preallocated tensor (IdentityProjector: the gradients)."""
-    dtype = next(iter(trainable_params(model).values())).dtype
-    out = torch.empty(len(x), projector.dim, device=x.device, dtype=dtype)
-    for rows, blocks in per_sample_grads(model, x, y, output_fn, chunk_size):
-        out[rows] = projector(blocks)
+    (out,), _ = project_grads_each(model, x, y, [projector], chunk_size, output_fn)
     return out
+
+
+def project_grads_each(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    projectors: Sequence[Projector],
+    chunk_size: int,
+    output_fn: OutputFn = margin,
+) -> tuple[list[torch.Tensor], list[float]]:
+    """The per-sample gradients of every row of x, computed once, under each of `projectors`:
+    one preallocated (rows x dim) tensor per projector, and the seconds each projector took
+    (generating its matrix included; the gradients' own time is the caller's total minus these)."""
+    dtype = next(iter(trainable_params(model).values())).dtype
+    outs = [torch.empty(len(x), projector.dim, device=x.device, dtype=dtype) for projector in projectors]
+    seconds = [0.0] * len(projectors)
+    for rows, blocks in per_sample_grads(model, x, y, output_fn, chunk_size):
+        for k, projector in enumerate(projectors):
+            start = time.perf_counter()
+            outs[k][rows] = projector(blocks)
+            if x.device.type == "cuda":
+                torch.cuda.synchronize(x.device)
+            seconds[k] += time.perf_counter() - start
+    return outs, seconds

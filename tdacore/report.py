@@ -11,7 +11,7 @@ from typing import Any
 from tdacore.store import atomic_path
 
 LDS_COLUMNS = ["method", "ensemble", "I", "D", "C", "members", "lds", "lds_sem", "n_test", "n_undefined", "serving_seconds"]
-KIND_ORDER = ["naive", "dropout", "forward_only", "projection_only", "checkpoints"]  # the paper's order
+KIND_ORDER = ["naive", "dropout", "forward_only", "forward_only_shared", "projection_only", "checkpoints"]  # the paper's order
 
 
 def label(row: Mapping[str, Any]) -> str:

@@ -5,14 +5,16 @@ Per ensemble member m (an independently trained model, or a dropout pass of one)
     kernel:    K_m = phi_m (Phi_m^T Phi_m + lambda I)^{-1} Phi_m^T      (test x train)
 and the ensemble score is  tau = mean_m(K_m) * mean_m(Q_m)  (Q scales training columns).
 The forward-only Dropout Ensemble (Section 3.3) takes the kernels from the unmasked models and
-the Q from their masked passes: a masked pass then needs forward_q alone, no gradient.
+the Q from their masked passes: a masked pass then needs forward_q alone, no gradient. Its
+shared-gradient reading projects each unmasked model's gradients, computed once, with every
+pass's projection (featurize_shared).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -21,7 +23,7 @@ from torch import nn
 from tdacore.ensemble import running_mean
 from tdacore.grads import batched_outputs
 from tdacore.outputs import one_minus_p
-from tdacore.projection import Projector, project_grads
+from tdacore.projection import Projector, project_grads_each
 
 
 @dataclass
@@ -31,7 +33,7 @@ class Features:
     phi_train: np.ndarray  # n_train x k
     phi_test: np.ndarray  # n_test x k
     q_train: np.ndarray  # n_train
-    seconds: float  # wall time spent making them (serving cost)
+    seconds: float  # wall time spent making them (serving cost); see featurize_shared
 
 
 def featurize(
@@ -44,11 +46,33 @@ def featurize(
     chunk_size: int,
 ) -> Features:
     """TRAK features of `model` as it is (wrap it in variants.masked for a dropout pass)."""
+    (features,), shared_seconds = featurize_shared(model, x_train, y_train, x_test, y_test, [projector], chunk_size)
+    return replace(features, seconds=features.seconds + shared_seconds)
+
+
+def featurize_shared(
+    model: nn.Module,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    projectors: Sequence[Projector],
+    chunk_size: int,
+) -> tuple[list[Features], float]:
+    """TRAK features of `model` under each of `projectors`, its per-sample gradients and Q
+    computed once ("shared gradients", Appendix E). Each Features' seconds is its projections'
+    own time; the second result is the shared time (gradients, Q, the rest), so that the shared
+    time plus the features' seconds is the wall time of the whole call."""
     start = time.perf_counter()
-    phi_train = project_grads(model, x_train, y_train, projector, chunk_size).cpu().numpy()
-    phi_test = project_grads(model, x_test, y_test, projector, chunk_size).cpu().numpy()
+    phi_train, train_seconds = project_grads_each(model, x_train, y_train, projectors, chunk_size)
+    phi_test, test_seconds = project_grads_each(model, x_test, y_test, projectors, chunk_size)
     q_train = forward_q(model, x_train, y_train, chunk_size)
-    return Features(phi_train, phi_test, q_train, time.perf_counter() - start)
+    features = [
+        Features(train.cpu().numpy(), test.cpu().numpy(), q_train, s_train + s_test)
+        for train, test, s_train, s_test in zip(phi_train, phi_test, train_seconds, test_seconds)
+    ]
+    total = time.perf_counter() - start
+    return features, total - sum(f.seconds for f in features)
 
 
 def forward_q(model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, chunk_size: int) -> np.ndarray:

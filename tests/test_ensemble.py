@@ -12,6 +12,7 @@ ENSEMBLES = {
     "naive": {"I": [1, 3]},
     "dropout": {"I": [2], "D": [3]},
     "forward_only": {"I": [2], "D": [3]},
+    "forward_only_shared": {"I": [2], "D": [3]},
     "projection_only": {"I": [1], "D": [2]},
     "checkpoints": {"I": [1], "C": [1, 3], "D": [0, 2]},
 }
@@ -20,7 +21,8 @@ ENSEMBLES = {
 def test_members_of_each_kind():
     points = {(p.ensemble, p.name): p for p in grid(ENSEMBLES, CHECKPOINTS)}
     assert set(points) == {
-        ("naive", "I1"), ("naive", "I3"), ("dropout", "I2-D3"), ("forward_only", "I2-D3"), ("projection_only", "I1-D2"),
+        ("naive", "I1"), ("naive", "I3"), ("dropout", "I2-D3"), ("forward_only", "I2-D3"), ("forward_only_shared", "I2-D3"),
+        ("projection_only", "I1-D2"),
         ("checkpoints", "I1-C1"), ("checkpoints", "I1-C1-D2"), ("checkpoints", "I1-C3"), ("checkpoints", "I1-C3-D2"),
     }
     assert [m.stem for m in points["naive", "I3"].members()] == ["0/d0", "1/d0", "2/d0"]
@@ -29,6 +31,10 @@ def test_members_of_each_kind():
     forward = points["forward_only", "I2-D3"]
     assert [m.stem for m in forward.members()] == ["0/d0", "1/d0"]
     assert forward.q_members() == points["dropout", "I2-D3"].members()
+    # ... or, with shared gradients, kernels of the unmasked gradients under each pass's projection.
+    shared = points["forward_only_shared", "I2-D3"]
+    assert [m.stem for m in shared.members()] == ["0/p1", "0/p2", "0/p3", "1/p1", "1/p2", "1/p3"]
+    assert shared.q_members() == forward.q_members()
     # Only random projection: pass d's projection seed, no mask.
     projection = points["projection_only", "I1-D2"].members()
     assert [m.stem for m in projection] == ["0/p1", "0/p2"] and not any(m.masked for m in projection)
@@ -79,6 +85,10 @@ def test_provenance_counts_each_training_run_and_model_file_once():
     ckpts = [_attrs(stem, "base-0", 2.0, t, 100, f"h{t}") for stem, t in [("0-epoch60/d0", 6.0), ("0-epoch80/d0", 8.0), ("0/d0", 10.0)]]
     record = point_provenance(GridPoint("checkpoints", 1, 0, (60, 80, 100)), ckpts, aggregate_seconds=0.0)
     assert record["training_seconds"] == 10.0 and record["space_params"] == 300 and record["C"] == 3
+    # Features projected several ways from gradients computed once: the shared time counts once.
+    passes = [_attrs(f"0/p{d}", "base-0", 0.5, 10.0, 100, "h0") | {"shared_job": "0/p1-p3", "shared_seconds": 4.0} for d in (1, 2)]
+    record = point_provenance(GridPoint("projection_only", 1, 2), passes, aggregate_seconds=0.25)
+    assert record["serving_seconds"] == 0.25 + 2 * 0.5 + 4.0
 
 
 def test_member_identity():

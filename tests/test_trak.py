@@ -14,7 +14,7 @@ import tdacore.grads
 import tdacore.trak
 from tdacore.models import build_model, n_parameters
 from tdacore.projection import GaussianProjector, IdentityProjector
-from tdacore.trak import ensemble_scores, featurize, forward_q, kernel
+from tdacore.trak import ensemble_scores, featurize, featurize_shared, forward_q, kernel
 from tdacore.variants import masked, sample_masks
 
 N_TRAIN, N_TEST, DIM, CLASSES = 40, 7, 4, 3
@@ -183,7 +183,7 @@ def _no_gradients_allowed(monkeypatch, model):
                 monkeypatch.setattr(target, name, refuse)
     monkeypatch.setattr(torch.Tensor, "backward", refuse)
     monkeypatch.setattr(tdacore.grads, "per_sample_grads", refuse)
-    monkeypatch.setattr(tdacore.trak, "project_grads", refuse)
+    monkeypatch.setattr(tdacore.trak, "project_grads_each", refuse)
 
     def grad_mode_off(module, inputs, output):
         if torch.is_grad_enabled() or output.requires_grad:
@@ -207,3 +207,19 @@ def test_forward_only_masked_pass_computes_no_gradient(monkeypatch):
         with pytest.raises(AssertionError, match="gradient"):
             featurize(variant, x, y, x, y, projector, chunk_size=7)
     assert q.shape == (20,) and np.all((q > 0) & (q < 1))
+
+
+def test_shared_gradients_under_several_projections_equal_separate_featurizations():
+    """Appendix E's shared gradients: computed once and projected k ways, they give each
+    projection's features exactly; the time is split into each projection's own and the shared."""
+    data, model = _data(6), _linear(6)
+    n_params = DIM * CLASSES + CLASSES
+    projectors = [GaussianProjector(n_params, 5, seed=s, device=torch.device("cpu"), block_rows=7) for s in (1, 2, 3)]
+    shared, shared_seconds = featurize_shared(model, *(torch.as_tensor(a) for a in data), projectors=projectors, chunk_size=16)
+    for projector, features in zip(projectors, shared):
+        alone = _features(model, data, projector)
+        np.testing.assert_allclose(features.phi_train, alone.phi_train, rtol=1e-12)
+        np.testing.assert_allclose(features.phi_test, alone.phi_test, rtol=1e-12)
+        np.testing.assert_array_equal(features.q_train, alone.q_train)
+        assert 0 < features.seconds < alone.seconds
+    assert shared_seconds > 0 and not np.allclose(shared[0].phi_train, shared[1].phi_train)

@@ -36,6 +36,7 @@ TINY = {
         "naive": {"I": [1, 2]},
         "dropout": {"I": [1, 2], "D": [2]},
         "forward_only": {"I": [1, 2], "D": [2]},
+        "forward_only_shared": {"I": [1], "D": [2]},
         "projection_only": {"I": [1], "D": [2]},
         "checkpoints": {"I": [1], "C": [1, 3], "D": [0, 2]},
     },
@@ -48,7 +49,7 @@ TINY = {
 }
 SHARED = {("naive", 1, 0, 0), ("naive", 2, 0, 0), ("dropout", 1, 2, 0), ("dropout", 2, 2, 0)}
 POINTS = {
-    "trak": SHARED | {("forward_only", 1, 2, 0), ("forward_only", 2, 2, 0), ("projection_only", 1, 2, 0)}
+    "trak": SHARED | {("forward_only", 1, 2, 0), ("forward_only", 2, 2, 0), ("forward_only_shared", 1, 2, 0), ("projection_only", 1, 2, 0)}
     | {("checkpoints", 1, d, c) for d in (0, 2) for c in (1, 3)},
     "if": {("naive", 1, 0, 0), ("naive", 2, 0, 0), ("dropout", 1, 2, 0)},
     "graddot": SHARED | {("checkpoints", 1, 0, 2)},
@@ -107,7 +108,7 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     # Changing the projection dimension reruns featurization onwards, not training, the ground
     # truth or the forward-only Q.
     changed = {**TINY, "trak": {**TINY["trak"], "projection": {"kind": "gaussian", "dim": 32}}}
-    assert _planned(run, changed) == {"featurize", "attribute_trak", "evaluate_lds"} | FINAL_RULES
+    assert _planned(run, changed) == {"featurize", "featurize_projections", "attribute_trak", "evaluate_lds"} | FINAL_RULES
     # Dropping epoch 1 from the checkpoints (C = 3 becomes C = 2, whose epochs 2 and 3 are saved)
     # retrains nothing and featurizes nothing: only the grid points whose members change.
     fewer = {**TINY, "train": {**TINY["train"], "checkpoints": [2, 3]},
@@ -118,7 +119,7 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     # (Snakemake compares input checksums: an edit counts, a mere touch does not).
     assert _rules_after_editing(run, checkout / "tdacore" / "lds.py") == {"evaluate_lds"} | FINAL_RULES
     assert _rules_after_editing(run, checkout / "tdacore" / "trak.py") == {
-        "featurize", "forward_q", "attribute_trak", "evaluate_lds"
+        "featurize", "featurize_projections", "forward_q", "attribute_trak", "evaluate_lds"
     } | FINAL_RULES
     assert _rules_after_editing(run, checkout / "tdacore" / "cg.py") == {"member_scores", "attribute_mean", "evaluate_lds"} | FINAL_RULES
     assert _rules_after_editing(run, checkout / "tdacore" / "costs.py") == {"cost_tables", "figure", "all"}
@@ -134,7 +135,9 @@ def _check_members(results: Path) -> None:
     # The forward-only Q of a masked pass is that pass's Q, computed without its features.
     forward, features = read_h5(results / "forward/1/d2.h5")[0]["q_train"], read_h5(results / "features/1/d2.h5")[0]["q_train"]
     np.testing.assert_array_equal(forward, features)
-    # Only random projection: no mask, dropout pass d's projection seed, one seed per pass.
+    # Only random projection: no mask, dropout pass d's projection seed, one seed per pass; all
+    # passes of a model from one job that computes its gradients once.
+    assert sorted(p.name for p in (results / "benchmarks/features/0").iterdir()) == ["d0.tsv", "d1.tsv", "d2.tsv", "projections.tsv"]
     p1, p2, d1 = (read_attrs(results / f"features/0/{v}.h5") for v in ("p1", "p2", "d1"))
     assert (p1["mask_applied"], p1["mask_seed"], d1["mask_applied"]) == (False, -1, True)
     assert p1["proj_seed"] == d1["proj_seed"] != p2["proj_seed"]

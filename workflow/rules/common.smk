@@ -4,7 +4,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from tdacore.ensemble import TRAK_ONLY, grid, parse_point
+from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, grid, parse_point
 from tdacore.idx import MNIST_FILES
 
 
@@ -57,7 +57,7 @@ wildcard_constraints:
     method="|".join(METHODS),
 
 
-# What every per-member job (featurize, forward_q, member_scores) runs to load and vary a member.
+# What every per-member job (featurize, forward_q, member_scores, ...) runs to load and vary a member.
 MEMBER_SOURCES = ("members", "ensemble", "data", "models", "outputs", "grads", "variants", "seeds", "store", "runtime", "steplog")
 
 
@@ -66,29 +66,37 @@ def tdacore_sources(*modules):
     return [str(TDACORE / f"{module}.py") for module in modules]
 
 
-# Per-member files, by the step that makes them (its rule name), i.e. TRAK features, forward-only Q,
-# other methods' member scores. {stem} is tdacore.ensemble.Member.stem, `{model}/{variant}`.
+# Per-member files, by the step that makes them (its rule name), i.e. TRAK features (one pass
+# each, or every projection pass of one model from its gradients computed once), forward-only Q,
+# other methods' member scores: (file pattern, pattern of the job's log and benchmark).
 MEMBER_FILES = {
-    "featurize": "features/{stem}",
-    "forward_q": "forward/{stem}",
-    "member_scores": "member_scores/{method}/{stem}",
+    "featurize": ("features/{model}/{variant}", "features/{model}/{variant}"),
+    "featurize_projections": ("features/{model}/{variant}", "features/{model}/projections"),
+    "forward_q": ("forward/{model}/{variant}", "forward/{model}/{variant}"),
+    "member_scores": ("member_scores/{method}/{model}/{variant}", "member_scores/{method}/{model}/{variant}"),
 }
+# Projection passes p1..pP that featurize_projections makes for each model that needs any.
+PROJECTION_PASSES = max(
+    [point.n_passes for points in GRIDS.values() for point in points if any(m.projection_only for m in point.members())],
+    default=0,
+)
 
 
-def member_path(step, kind="file", stem="{model}/{variant}", method="{method}"):
-    """The file, log or benchmark of one per-member job of `step`; with the default stem and
-    method, the step's own wildcard pattern."""
-    rel = MEMBER_FILES[step].format(stem=stem, method=method)
+def member_path(step, kind="file", member=None, method="{method}"):
+    """The file, log or benchmark of `member`'s job of `step`; without a member, the step's own
+    wildcard pattern."""
+    model, variant = (member.model_tag, member.variant) if member else ("{model}", "{variant}")
+    rel = MEMBER_FILES[step][kind != "file"].format(model=model, variant=variant, method=method)
     return {"file": f"{RESULTS}/{rel}.h5", "log": f"{RESULTS}/logs/{rel}.log", "benchmark": f"{RESULTS}/benchmarks/{rel}.tsv"}[kind]
 
 
 def member_jobs(method, point):
     """(step, member) of every per-member job a grid point needs, i.e. its members' features or
-    scores, and for forward_only the Q of its masked passes."""
+    scores, and for the forward-only kinds the Q of its masked passes."""
     if method != "trak":
         return [("member_scores", m) for m in point.members()]
-    jobs = [("featurize", m) for m in point.members()]
-    if point.ensemble == "forward_only":
+    jobs = [("featurize_projections" if m.projection_only else "featurize", m) for m in point.members()]
+    if point.ensemble in FORWARD_ONLY:
         jobs += [("forward_q", m) for m in point.q_members()]
     return jobs
 
@@ -106,18 +114,18 @@ def checkpoint_epochs(wildcards):
 def kernel_files(wildcards):
     """Per-member files of a grid point: TRAK features, or another method's member scores."""
     method = wildcards.get("method", "trak")
-    return [member_path(step, stem=m.stem, method=method) for step, m in member_jobs(method, point_of(wildcards)) if step != "forward_q"]
+    return [member_path(step, member=m, method=method) for step, m in member_jobs(method, point_of(wildcards)) if step != "forward_q"]
 
 
 def q_files(wildcards):
-    """The Q files of a forward_only point's masked passes (none for other kinds)."""
-    return [member_path(step, stem=m.stem) for step, m in member_jobs("trak", point_of(wildcards)) if step == "forward_q"]
+    """The Q files of a forward-only point's masked passes (none for other kinds)."""
+    return [member_path(step, member=m) for step, m in member_jobs("trak", point_of(wildcards)) if step == "forward_q"]
 
 
 def serving_benchmarks(method, point):
     """Benchmark files of every job that serves a grid point: its per-member jobs and its aggregation."""
-    members = [member_path(step, "benchmark", m.stem, method) for step, m in member_jobs(method, point)]
-    return members + [f"{RESULTS}/benchmarks/attribute/{method}/{point.ensemble}/{point.name}.tsv"]
+    members = [member_path(step, "benchmark", m, method) for step, m in member_jobs(method, point)]
+    return list(dict.fromkeys(members)) + [f"{RESULTS}/benchmarks/attribute/{method}/{point.ensemble}/{point.name}.tsv"]
 
 
 def point_files(kind):
@@ -142,7 +150,9 @@ def data_inputs(wildcards):
 REPORT_SOURCES = ("report", "steplog")
 KINDS = {point.ensemble for points in GRIDS.values() for point in points}
 # Figure 2 (forward-only against full Dropout at a fixed I) needs both kinds for TRAK.
-FORWARD_ONLY_FIGURE = "trak" in METHODS and {"forward_only", "dropout"} <= {p.ensemble for p in GRIDS["trak"]}
+FORWARD_ONLY_FIGURE = "trak" in METHODS and any(
+    {"dropout", kind} <= {p.ensemble for p in GRIDS["trak"]} for kind in FORWARD_ONLY
+)
 TITLE = config["experiment"] + (
     f" (TRAK: {config['trak']['projection']['kind']} projection, k={config['trak']['projection']['dim']})" if "trak" in METHODS else ""
 )

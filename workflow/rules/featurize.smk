@@ -1,7 +1,8 @@
 # TRAK's per-member work. featurize: features of one member, model i (or a checkpoint of it)
-# under dropout pass d (variant d{d}; d0 is unmasked) or unmasked with pass d's projection seed
-# (variant p{d}, Appendix F.1). forward_q: Q alone of one masked pass, by forward passes only
-# (the forward-only Dropout Ensemble, Section 3.3).
+# under dropout pass d (variant d{d}; d0 is unmasked). featurize_projections: the unmasked
+# model's gradients, computed once, under the projection of each pass d (variants p{d}: only
+# random projection, Appendix F.1, and the shared-gradient forward-only kernels). forward_q: Q
+# alone of one masked pass, by forward passes only (the forward-only Dropout Ensemble, Section 3.3).
 
 rule featurize:
     input:
@@ -10,6 +11,8 @@ rule featurize:
         src=tdacore_sources(*MEMBER_SOURCES, "projection", "trak"),
     output:
         member_path("featurize"),
+    wildcard_constraints:
+        variant=r"d\d+",
     params:
         seed=config["seed"],
         device=config["device"],
@@ -27,6 +30,34 @@ rule featurize:
         member_path("featurize", "benchmark")
     script:
         "../scripts/featurize.py"
+
+
+if PROJECTION_PASSES:
+
+    rule featurize_projections:
+        input:
+            data=f"{RESULTS}/data/dataset.h5",
+            model=f"{RESULTS}/models/base/{{model}}.pt",
+            src=tdacore_sources(*MEMBER_SOURCES, "projection", "trak"),
+        output:
+            [member_path("featurize_projections").replace("{variant}", f"p{d}") for d in range(1, PROJECTION_PASSES + 1)],
+        params:
+            seed=config["seed"],
+            device=config["device"],
+            projection=config["trak"]["projection"],
+            chunk_size=config["trak"]["chunk_size"],
+            test_examples=test_examples("trak"),
+        threads: config["threads"]
+        resources:
+            gpu=1,
+        conda:
+            CONDA_ENV
+        log:
+            member_path("featurize_projections", "log"),
+        benchmark:
+            member_path("featurize_projections", "benchmark")
+        script:
+            "../scripts/featurize_projections.py"
 
 
 rule forward_q:
