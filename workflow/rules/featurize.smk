@@ -57,7 +57,7 @@ if PROJECTION_PASSES:
         benchmark:
             member_path("featurize_projections", "benchmark")
         script:
-            "../scripts/featurize_projections.py"
+            "../scripts/featurize.py"
 
 
 rule forward_q:

@@ -1,33 +1,47 @@
-"""Adapter: TRAK features of one member: model i (or its checkpoint) under dropout pass d, or,
-for the projection-only ablation, unmasked with pass d's projection seed."""
+"""Adapter: TRAK features of model i (or its checkpoint), for each output file's member: one
+dropout pass d (rule featurize, variant d{d}; d0 is unmasked), or every projection pass p1..pP
+of the unmasked model (rule featurize_projections: only random projection, Appendix F.1, and the
+shared-gradient forward-only kernels). The job computes its per-sample gradients once; each
+file records its own projection time and the job's shared time (tdacore.trak.featurize_shared)."""
+
+from dataclasses import replace
+from pathlib import Path
 
 from tdacore.ensemble import parse_member
 from tdacore.members import load_trained
 from tdacore.projection import make_projector
 from tdacore.runtime import configure, peak_memory, reset_peak_memory, resolve_device
 from tdacore.store import content_hash, write_h5
-from tdacore.trak import featurize
+from tdacore.trak import featurize_shared
 
 log = configure(snakemake.threads, snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
 device = resolve_device(p.device)
-m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_examples, parse_member(w.model, w.variant), p.seed)
-projector = make_projector(p.projection["kind"], m.meta["n_params"], p.projection["dim"], m.seed_for("projection"), device)
+variants = [Path(path).stem for path in snakemake.output]
+m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_examples, parse_member(w.model, variants[0]), p.seed)
+members = [replace(m, member=parse_member(w.model, variant)) for variant in variants]
+if len(members) > 1 and any(pm.member.masked for pm in members):  # the job runs the model under one mask
+    raise ValueError(f"{snakemake.output}: several outputs of one job must all be unmasked projection passes")
+projectors = [make_projector(p.projection["kind"], m.meta["n_params"], p.projection["dim"], pm.seed_for("projection"), device) for pm in members]
 reset_peak_memory(device)
 with m.variant() as variant:
-    features = featurize(variant, m.x_train, m.y_train, m.x_test, m.y_test, projector, p.chunk_size)
-log.info("member %s: phi %s in %.1f s", m.member.stem, features.phi_train.shape, features.seconds)
-write_h5(
-    snakemake.output[0],
-    {"phi_train": features.phi_train, "phi_test": features.phi_test, "q_train": features.q_train},
-    {
-        **m.provenance(),
-        "proj_kind": projector.kind,
-        "proj_dim": projector.dim,
-        "proj_seed": m.seed_for("projection"),
-        "config_hash": content_hash([p.projection, p.seed]),
-        "seconds": features.seconds,
-        "device": str(device),
-        **peak_memory(device),
-    },
-)
+    features, shared_seconds = featurize_shared(variant, m.x_train, m.y_train, m.x_test, m.y_test, projectors, p.chunk_size)
+log.info("model %s %s: gradients and Q once (%.1f s), %d projection(s) (%.1f s)",
+         w.model, variants[0] if len(variants) == 1 else f"{variants[0]}..{variants[-1]}", shared_seconds, len(members), sum(f.seconds for f in features))
+for path, pm, projector, f in zip(snakemake.output, members, projectors, features):
+    write_h5(
+        path,
+        {"phi_train": f.phi_train, "phi_test": f.phi_test, "q_train": f.q_train},
+        {
+            **pm.provenance(),
+            "proj_kind": projector.kind,
+            "proj_dim": projector.dim,
+            "proj_seed": pm.seed_for("projection"),
+            "config_hash": content_hash([p.projection, p.seed]),
+            "seconds": f.seconds,
+            "shared_job": f"{w.model}/{variants[0]}-{variants[-1]}",
+            "shared_seconds": shared_seconds,
+            "device": str(device),
+            **peak_memory(device),
+        },
+    )
