@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from pathlib import Path
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -49,6 +50,18 @@ def write_tsv(rows: Iterable[Mapping[str, Any]], out: str | os.PathLike, columns
         writer.writerows({k: cell(v) for k, v in row.items() if k in columns} for row in rows)
 
 
+def write_html(rows: Iterable[Mapping[str, Any]], out: str | os.PathLike, title: str, columns: list[str] | None = None) -> None:
+    """The same rows as a small self-contained HTML table (for `snakemake --report`, which shows
+    HTML but not TSV), atomically; floats to 4 significant digits, missing cells blank."""
+    import pandas as pd  # a light step's only HTML need; keeps the TSV path import-light
+
+    frame = pd.DataFrame(list(rows), columns=columns)
+    body = frame.to_html(index=False, na_rep="", float_format=lambda x: f"{x:.4g}", border=0)
+    style = "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}td,th{padding:2px 8px;text-align:right}tr:nth-child(even){background:#f2f2f2}"
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>{style}</style></head><body>{body}</body></html>")
+
+
 def read_tsv(path: str | os.PathLike) -> list[dict[str, Any]]:
     """Rows of a TSV written by write_tsv, numeric cells as int or float, empty cells as None."""
 
@@ -66,8 +79,9 @@ def read_tsv(path: str | os.PathLike) -> list[dict[str, Any]]:
         return [{k: parse(v) for k, v in row.items()} for row in csv.DictReader(handle, delimiter="\t")]
 
 
-def write_lds_table(json_paths: Iterable[str | os.PathLike], out: str | os.PathLike) -> list[dict]:
-    """Collect per-grid-point LDS records into a TSV, sorted by method, ensemble, C, D, I."""
+def write_lds_table(json_paths: Iterable[str | os.PathLike], out: str | os.PathLike, html: str | os.PathLike) -> list[dict]:
+    """Collect per-grid-point LDS records into a TSV (and its HTML rendering), sorted by method,
+    ensemble, C, D, I."""
     rows = []
     for path in json_paths:
         with open(path) as handle:
@@ -78,4 +92,5 @@ def write_lds_table(json_paths: Iterable[str | os.PathLike], out: str | os.PathL
         rows.append({c: record[c] for c in LDS_COLUMNS})
     rows = sort_rows(rows)
     write_tsv(rows, out, LDS_COLUMNS)
+    write_html(rows, html, "LDS", LDS_COLUMNS)
     return rows

@@ -160,7 +160,7 @@ TITLE = config["experiment"] + (
 
 def final_outputs():
     """What `snakemake` (the target all) and the report make, i.e. every table and every figure the grid has data for."""
-    outputs = [f"{RESULTS}/tables/{name}.tsv" for name in ("lds", "costs", "relative_costs", "peak_memory")]
+    outputs = [f"{RESULTS}/tables/{name}.{kind}" for name in ("lds", "costs", "relative_costs", "peak_memory") for kind in ("tsv", "html")]
     outputs += [f"{RESULTS}/figures/lds_vs_I.png", f"{RESULTS}/figures/lds_vs_cost.png"]
     if FORWARD_ONLY_FIGURE:
         outputs.append(f"{RESULTS}/figures/forward_only.png")

@@ -7,7 +7,8 @@ rule lds_table:
         lds=point_files("lds"),
         src=tdacore_sources(*REPORT_SOURCES),
     output:
-        report(f"{RESULTS}/tables/lds.tsv", caption="../report/lds_table.rst", category="Tables", labels={"table": "LDS"}),
+        tsv=f"{RESULTS}/tables/lds.tsv",
+        html=report(f"{RESULTS}/tables/lds.html", caption="../report/lds_table.rst", category="Tables", labels={"table": "LDS"}),
     conda:
         CONDA_ENV
     log:
@@ -23,12 +24,16 @@ rule cost_tables:
         benchmarks=[path for method in METHODS for point in GRIDS[method] for path in serving_benchmarks(method, point)],
         src=tdacore_sources("costs", *REPORT_SOURCES),
     output:
-        costs=report(f"{RESULTS}/tables/costs.tsv", caption="../report/costs.rst", category="Tables", labels={"table": "costs"}),
-        relative=report(
-            f"{RESULTS}/tables/relative_costs.tsv", caption="../report/relative_costs.rst", category="Tables", labels={"table": "relative costs"}
+        costs=f"{RESULTS}/tables/costs.tsv",
+        relative_costs=f"{RESULTS}/tables/relative_costs.tsv",
+        peak_memory=f"{RESULTS}/tables/peak_memory.tsv",
+        # HTML renderings for the report (which shows HTML, not TSV)
+        costs_html=report(f"{RESULTS}/tables/costs.html", caption="../report/costs.rst", category="Tables", labels={"table": "costs"}),
+        relative_costs_html=report(
+            f"{RESULTS}/tables/relative_costs.html", caption="../report/relative_costs.rst", category="Tables", labels={"table": "relative costs"}
         ),
-        peak_memory=report(
-            f"{RESULTS}/tables/peak_memory.tsv", caption="../report/peak_memory.rst", category="Tables", labels={"table": "peak memory"}
+        peak_memory_html=report(
+            f"{RESULTS}/tables/peak_memory.html", caption="../report/peak_memory.rst", category="Tables", labels={"table": "peak memory"}
         ),
     params:
         points=[

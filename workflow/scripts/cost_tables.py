@@ -4,7 +4,7 @@ LDS, Table 7's relative costs and Table 3's peak memory."""
 import json
 
 from tdacore.costs import peak_memory_table, point_costs, read_benchmark, relative_costs
-from tdacore.report import sort_rows, write_tsv
+from tdacore.report import sort_rows, write_html, write_tsv
 from tdacore.steplog import start_log
 from tdacore.store import read_attrs
 
@@ -17,6 +17,6 @@ for point, lds_path, scores_path in zip(snakemake.params.points, snakemake.input
     log.info("%s", row)
     rows.append(row)
 rows = sort_rows(rows)
-write_tsv(rows, snakemake.output.costs)
-write_tsv(relative_costs(rows), snakemake.output.relative)
-write_tsv(peak_memory_table(rows), snakemake.output.peak_memory)
+for name, table in (("costs", rows), ("relative_costs", relative_costs(rows)), ("peak_memory", peak_memory_table(rows))):
+    write_tsv(table, snakemake.output[name])
+    write_html(table, snakemake.output[f"{name}_html"], name)
