@@ -130,15 +130,22 @@ def parse_point(ensemble: str, name: str, checkpoints: Sequence[int] = ()) -> Gr
     """Inverse of GridPoint.name; `checkpoints` is the configured list of saved epochs (the last
     the final one), of which a checkpoints point uses the last C. Errors name the string."""
     match = _POINT.fullmatch(name)
-    has_d, has_c = match is not None and match["D"] is not None, match is not None and match["C"] is not None
-    expected = {"naive": (False, False), "checkpoints": (None, True)}.get(ensemble, (True, False))
-    if match is None or expected[1] != has_c or expected[0] not in (None, has_d):
+    needs_d = {"naive": False, "checkpoints": None}.get(ensemble, True)  # None: optional
+    if (
+        match is None
+        or (match["C"] is not None) != (ensemble == "checkpoints")
+        or (needs_d is not None and (match["D"] is not None) != needs_d)
+    ):
         raise ValueError(f"'{name}' is not a grid point name of the {ensemble} ensemble")
     n_checkpoints = int(match["C"] or 0)
     if n_checkpoints > len(checkpoints):
         raise ValueError(f"'{name}' uses {n_checkpoints} checkpoints but only {list(checkpoints)} are saved")
-    epochs = tuple(checkpoints[len(checkpoints) - n_checkpoints :]) if n_checkpoints else ()
-    return GridPoint(ensemble, int(match["I"]), int(match["D"] or 0), epochs)
+    return GridPoint(ensemble, int(match["I"]), int(match["D"] or 0), _last(checkpoints, n_checkpoints))
+
+
+def _last(checkpoints: Sequence[int], n: int) -> tuple[int, ...]:
+    """The last n saved epochs (the last of which is the final model); () for n = 0."""
+    return tuple(checkpoints[len(checkpoints) - n :]) if n else ()
 
 
 def grid(ensembles: dict[str, Any], checkpoints: Sequence[int] = ()) -> list[GridPoint]:
@@ -152,8 +159,7 @@ def grid(ensembles: dict[str, Any], checkpoints: Sequence[int] = ()) -> list[Gri
     for c in section.get("C", []):
         if c > len(checkpoints):
             raise ValueError(f"ensembles.checkpoints.C = {c} exceeds the {len(checkpoints)} epochs of train.checkpoints {list(checkpoints)}")
-        epochs = tuple(checkpoints[len(checkpoints) - c :])
-        points += [GridPoint("checkpoints", i, d, epochs) for i in section.get("I", []) for d in section.get("D", [])]
+        points += [GridPoint("checkpoints", i, d, _last(checkpoints, c)) for i in section.get("I", []) for d in section.get("D", [])]
     return points
 
 

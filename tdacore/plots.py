@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -112,6 +113,9 @@ def lds_vs_cost(rows: list[dict], out: str | os.PathLike, title: str) -> None:
         for ax, column, name in zip(row_axes, ("training_seconds", "serving_seconds"), ("training", "serving")):
             _lines(ax, part, column, palette)
             ax.set_xscale("log")
+            ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+            ax.xaxis.set_minor_formatter(ticker.NullFormatter())
             ax.set_xlabel(f"{name} time (s, measured)")
             ax.set_title(_panel_title(method, part, f", {name} time"), fontsize=10)
     _save(fig, out, title)
