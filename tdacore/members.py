@@ -28,6 +28,7 @@ class TrainedMember:
     member: Member
     model: nn.Module
     model_path: str
+    model_hash: str  # sha256 of the model file, read once at load
     meta: dict[str, Any]  # the model file's metadata
     data_attrs: dict[str, Any]  # the data set file's provenance
     x_train: torch.Tensor
@@ -69,7 +70,7 @@ class TrainedMember:
             "mask_seed": mask_seed(self.seed, m.model, m.dropout_pass, m.epoch) if m.masked else -1,
             "model_output": "margin",
             "model_file": self.model_path,
-            "model_hash": file_hash(self.model_path),
+            "model_hash": self.model_hash,
             "model_params": self.meta["n_params"],
             "training_run": self.meta["training_run"],
             "model_train_seconds": self.meta["train_seconds"],
@@ -101,4 +102,4 @@ def load_trained(
     test = slice(None, test_examples)
     arrays = (data.x_train, data.y_train, data.x_test[test], data.y_test[test])
     tensors = (torch.as_tensor(a, device=device) for a in arrays)
-    return TrainedMember(member or Member(meta["index"]), model, str(model_path), meta, data_attrs, *tensors, seed)
+    return TrainedMember(member or Member(meta["index"]), model, str(model_path), file_hash(model_path), meta, data_attrs, *tensors, seed)

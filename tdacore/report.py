@@ -1,13 +1,16 @@
-"""Result tables: TSV files with one row per (method, ensemble grid point), in a fixed order."""
+"""Result tables: TSV files (and their HTML renderings) with one row per (method, ensemble grid
+point), in a fixed order."""
 
 from __future__ import annotations
 
 import csv
 import json
 import os
-from pathlib import Path
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from tdacore.store import atomic_path
 
@@ -53,8 +56,6 @@ def write_tsv(rows: Iterable[Mapping[str, Any]], out: str | os.PathLike, columns
 def write_html(rows: Iterable[Mapping[str, Any]], out: str | os.PathLike, title: str, columns: list[str] | None = None) -> None:
     """The same rows as a small self-contained HTML table (for `snakemake --report`, which shows
     HTML but not TSV), atomically; floats to 4 significant digits, missing cells blank."""
-    import pandas as pd  # a light step's only HTML need; keeps the TSV path import-light
-
     frame = pd.DataFrame(list(rows), columns=columns)
     body = frame.to_html(index=False, na_rep="", float_format=lambda x: f"{x:.4g}", border=0)
     style = "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}td,th{padding:2px 8px;text-align:right}tr:nth-child(even){background:#f2f2f2}"
