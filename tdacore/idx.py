@@ -63,13 +63,13 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
             handle.write(header + body)
 
 
-def fetch(url: str, path: str | os.PathLike, expected_md5: str) -> None:
-    """Download `url` to `path`, keeping it only if its MD5 is `expected_md5`."""
+def fetch(url: str, path: str | os.PathLike, expected: str, algorithm: str = "md5") -> None:
+    """Download `url` to `path`, keeping it only if its `algorithm` digest is `expected`."""
     with atomic_path(path) as tmp:
         urllib.request.urlretrieve(url, tmp)
-        got = file_hash(tmp, "md5")
-        if got != expected_md5:
-            raise ValueError(f"{url}: MD5 {got} differs from the expected {expected_md5}; file not kept")
+        got = file_hash(tmp, algorithm)
+        if got != expected:
+            raise ValueError(f"{url}: {algorithm.upper()} {got} differs from the expected {expected}; file not kept")
 
 
 def load_mnist_idx(directory: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

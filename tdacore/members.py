@@ -14,10 +14,15 @@ from torch import nn
 
 from tdacore.data import read_dataset
 from tdacore.ensemble import Member
-from tdacore.models import load_model
+from tdacore.lora import load_model_or_adapter
+from tdacore.outputs import ModelOutputs, outputs_for
 from tdacore.seeds import derive_seed
 from tdacore.store import file_hash, require_agreement
 from tdacore.variants import Masks, mask_seed, masked, pass_masks
+
+
+# What an adapter member's files record of its base model (tdacore.ensemble.point_provenance).
+BASE_COSTS = ("base_model_hash", "base_model_params", "base_training_run", "base_model_train_seconds")
 
 
 @dataclass
@@ -37,12 +42,19 @@ class TrainedMember:
     y_test: torch.Tensor
     seed: int
 
+    @property
+    def outputs(self) -> ModelOutputs:
+        """The model-output functions of the data set's task (tdacore.outputs)."""
+        return outputs_for(self.data_attrs["task"])
+
     def seed_for(self, role: str) -> int:
         """The seed of `role` (e.g. "projection", "lanczos") for this member: derived from (i, d)
         for the final model and from (i, d, epoch) for a checkpoint. A projection-only pass d
         shares dropout pass d's projection seed, so that the Appendix F.1 ablation differs from
-        it by the mask alone."""
+        it by the mask alone. Adapter l of model i: derived from (i, l) under its own role name."""
         m = self.member
+        if m.adapter is not None:
+            return derive_seed(self.seed, f"{role}-adapter", m.model, m.adapter)
         return derive_seed(self.seed, role, m.model, m.dropout_pass, *([] if m.epoch is None else [m.epoch]))
 
     def masks(self) -> Masks | None:
@@ -59,16 +71,19 @@ class TrainedMember:
     def provenance(self) -> dict[str, Any]:
         """The attributes every per-member file (TRAK features, Q, member scores) carries: which
         model, checkpoint and pass, whether a mask was applied, on which data, with which model
-        output; and what its model cost (parameters, training run and time) for the cost tables."""
+        output; and what its model cost (parameters, training run and time) for the cost tables;
+        for an adapter, also its base model's."""
         m = self.member
-        return {
+        base = {key: self.meta[key] for key in BASE_COSTS} if m.adapter is not None else {}
+        return base | {
             "member": m.stem,
             "model": m.model,
             "epoch": self.meta["epochs_trained"],
             "dropout_pass": m.dropout_pass,
             "mask_applied": m.masked,
             "mask_seed": mask_seed(self.seed, m.model, m.dropout_pass, m.epoch) if m.masked else -1,
-            "model_output": "margin",
+            "adapter": -1 if m.adapter is None else m.adapter,
+            "model_output": self.outputs.name,
             "model_file": self.model_path,
             "model_hash": self.model_hash,
             "model_params": self.meta["n_params"],
@@ -97,7 +112,7 @@ def load_trained(
     data, data_attrs = read_dataset(data_path)
     if test_examples is not None and not 1 <= test_examples <= len(data.y_test):
         raise ValueError(f"test_examples = {test_examples}, but {data_path} holds {len(data.y_test)} test examples")
-    model, meta = load_model(model_path, device)
+    model, meta = load_model_or_adapter(model_path, device)
     require_agreement({str(model_path): meta, str(data_path): data_attrs}, ["train_hash"])
     test = slice(None, test_examples)
     arrays = (data.x_train, data.y_train, data.x_test[test], data.y_test[test])

@@ -14,7 +14,7 @@ from torch import nn
 from tdacore.cg import CGResult, conjugate_gradient
 from tdacore.grads import per_sample_grads, trainable_params
 from tdacore.hessian import damped_hvp, flatten_params, smallest_eigenvalue
-from tdacore.outputs import log_likelihood, margin, mean_cross_entropy
+from tdacore.outputs import CLASSIFICATION, ModelOutputs
 from tdacore.projection import IdentityProjector, project_grads
 
 
@@ -57,6 +57,7 @@ def score_matrix(
     rtol: float = 1e-4,
     max_iter: int = 100,
     seed: int = 0,
+    outputs: ModelOutputs = CLASSIFICATION,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Scores (test x train) of one model (or dropout variant) by `method`, streaming the
     training gradients chunk by chunk; for IF also the CG residuals and iteration count.
@@ -65,26 +66,26 @@ def score_matrix(
     `shift_negative_curvature` (lambda_min by Lanczos from `seed`), else 0.
     """
     n_params = sum(p.numel() for p in trainable_params(model).values())
-    g_test = project_grads(model, x_test, y_test, IdentityProjector(n_params), chunk_size)
+    g_test = project_grads(model, x_test, y_test, IdentityProjector(n_params), chunk_size, outputs.f)
     info: dict[str, Any] = {}
     if method == "if":
         shift = 0.0
         if shift_negative_curvature:
-            hessian = damped_hvp(model, x_train, y_train, mean_cross_entropy, 0.0, chunk_size)
+            hessian = damped_hvp(model, x_train, y_train, outputs.loss, 0.0, chunk_size)
             lowest = smallest_eigenvalue(hessian, flatten_params(model)[0], seed)
             shift = max(0.0, -lowest)
             info["hessian_min_eigenvalue"] = lowest
         info["damping_total"] = damping + shift
-        hvp = damped_hvp(model, x_train, y_train, mean_cross_entropy, damping + shift, chunk_size)
+        hvp = damped_hvp(model, x_train, y_train, outputs.loss, damping + shift, chunk_size)
         result = conjugate_gradient(hvp, g_test.T, rtol=rtol, max_iter=max_iter)
         info |= {
             "cg_iterations": result.iterations,
             "cg_converged": result.converged,
             "cg_relative_residual": result.relative_residual.tolist(),
         }
-        left, train_fn, pair = result.solution.T, log_likelihood, grad_dot
+        left, train_fn, pair = result.solution.T, outputs.train_side, grad_dot
     elif method in ("graddot", "gradcos"):
-        left, train_fn, pair = g_test, margin, grad_dot if method == "graddot" else grad_cos
+        left, train_fn, pair = g_test, outputs.f, grad_dot if method == "graddot" else grad_cos
     else:
         raise ValueError(f"unknown method '{method}' (known: if, graddot, gradcos)")
     scores = np.empty((len(x_test), len(x_train)), dtype=np.float32)

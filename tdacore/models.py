@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
+from tdacore.music_transformer import MusicTransformer
 from tdacore.seeds import derive_seed
 from tdacore.store import atomic_path
 
@@ -29,17 +31,24 @@ class MLP(nn.Module):
         return self.net(x)
 
 
-ARCHITECTURES = {"mlp": MLP}
+# Each architecture from (spec, in_dim, n_classes): for the Music Transformer in_dim is the
+# longest sequence L and n_classes the event vocabulary.
+ARCHITECTURES: dict[str, Callable[[dict[str, Any], int, int], nn.Module]] = {
+    "mlp": lambda spec, in_dim, n_classes: MLP(in_dim, list(spec["hidden"]), n_classes, float(spec["dropout"])),
+    "music_transformer": lambda spec, in_dim, n_classes: MusicTransformer(
+        n_classes, in_dim, spec["layers"], spec["heads"], spec["d_model"], spec["d_ff"], float(spec["dropout"])
+    ),
+}
 
 
 def build_model(spec: dict[str, Any], in_dim: int, n_classes: int, seed: int) -> nn.Module:
-    """Instantiate `spec` (name, hidden, dropout) with weights drawn from its own seeded stream."""
+    """Instantiate `spec` (its name and sizes) with weights drawn from its own seeded stream."""
     name = spec["name"]
     if name not in ARCHITECTURES:
         raise ValueError(f"model.name: unknown architecture '{name}' (known: {sorted(ARCHITECTURES)})")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(seed, "init"))
-        return ARCHITECTURES[name](in_dim, list(spec["hidden"]), n_classes, float(spec["dropout"]))
+        return ARCHITECTURES[name](spec, in_dim, n_classes)
 
 
 def n_parameters(model: nn.Module) -> int:
@@ -47,9 +56,12 @@ def n_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def save_model(path: str | os.PathLike, model: nn.Module, meta: dict[str, Any]) -> None:
-    """Save weights with the metadata needed to rebuild and audit the model, atomically."""
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+def save_model(
+    path: str | os.PathLike, model: nn.Module, meta: dict[str, Any], state: dict[str, torch.Tensor] | None = None
+) -> None:
+    """Save weights (all of the model's, or `state`) with the metadata needed to rebuild and
+    audit the model, atomically."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()} if state is None else state
     with atomic_path(path) as tmp:
         torch.save({"state_dict": state, "meta": meta}, tmp)
 

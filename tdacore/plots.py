@@ -27,12 +27,15 @@ KIND_NAMES = {
     "forward_only_shared": "Dropout (forward-only, shared gradients)",
     "projection_only": "only random projection",
     "checkpoints": "checkpoints",
+    "lora": "LoRA",
 }
 
 
 def _series(row) -> str:
-    """The line a grid point lies on: its ensemble kind and D (I, or C, varies along it)."""
+    """The line a grid point lies on: its ensemble kind and D or L (I, or C, varies along it)."""
     name = KIND_NAMES.get(row.ensemble, row.ensemble)
+    if row.L:
+        return f"{name} L={row.L}"
     if row.D:
         return f"{name} D={row.D}"
     return name + (" (no dropout)" if row.ensemble == "checkpoints" else "")
@@ -43,7 +46,7 @@ def _frame(rows: list[dict], series: Callable = _series) -> tuple[pd.DataFrame, 
     series (the same in every panel)."""
     frame = pd.DataFrame(rows)
     frame["kind_order"] = [KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER) for k in frame["ensemble"]]
-    frame = frame.sort_values(["kind_order", "ensemble", "D", "C", "I"])
+    frame = frame.sort_values(["kind_order", "ensemble", "D", "C", "L", "I"])
     frame["series"] = [series(row) for row in frame.itertuples()]
     labels = list(dict.fromkeys(frame["series"]))
     return frame, dict(zip(labels, sns.color_palette(n_colors=len(labels))))
@@ -101,23 +104,26 @@ def _panel_per_method(frame: pd.DataFrame, palette: dict[str, tuple], x: str, xl
     _save(fig, out, title)
 
 
+COSTS = {"training_seconds": "training time (s, measured)", "serving_seconds": "serving time (s, measured)", "space_params": "space (parameters)"}
+
+
 def lds_vs_cost(rows: list[dict], out: str | os.PathLike, title: str) -> None:
-    """One row of panels per method: LDS against measured training time and against measured
-    serving time (log scales), one line per ensemble kind and D."""
+    """One row of panels per method (Figure 3): LDS against measured training time, measured
+    serving time and space (log scales), one line per ensemble kind and D or L."""
     frame, palette = _frame(rows)
     methods = _methods(frame)
     sns.set_theme(style="whitegrid")
-    fig, axes = plt.subplots(len(methods), 2, figsize=(10, 3.8 * len(methods)), squeeze=False)
+    fig, axes = plt.subplots(len(methods), len(COSTS), figsize=(5 * len(COSTS), 3.8 * len(methods)), squeeze=False)
     for row_axes, method in zip(axes, methods):
         part = frame[frame["method"] == method]
-        for ax, column, name in zip(row_axes, ("training_seconds", "serving_seconds"), ("training", "serving")):
+        for ax, (column, name) in zip(row_axes, COSTS.items()):
             _lines(ax, part, column, palette)
             ax.set_xscale("log")
             ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
             ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-            ax.set_xlabel(f"{name} time (s, measured)")
-            ax.set_title(_panel_title(method, part, f", {name} time"), fontsize=10)
+            ax.set_xlabel(name)
+            ax.set_title(_panel_title(method, part, f", {name.split(' (')[0]}"), fontsize=10)
     _save(fig, out, title)
 
 

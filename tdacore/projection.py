@@ -14,7 +14,6 @@ import torch
 from torch import nn
 
 from tdacore.grads import OutputFn, per_sample_grads, trainable_params
-from tdacore.outputs import margin
 from tdacore.seeds import derive_seed, torch_generator
 
 
@@ -109,7 +108,7 @@ def make_projector(kind: str, n_params: int, dim: int, seed: int, device: torch.
 
 
 def project_grads(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, projector: Projector, chunk_size: int, output_fn: OutputFn = margin
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, projector: Projector, chunk_size: int, output_fn: OutputFn
 ) -> torch.Tensor:
     """Projected per-sample gradients of every row of x (rows x projector.dim), one chunk of
     gradients at a time, written into one preallocated tensor (IdentityProjector: the gradients)."""
@@ -123,7 +122,7 @@ def project_grads_each(
     y: torch.Tensor,
     projectors: Sequence[Projector],
     chunk_size: int,
-    output_fn: OutputFn = margin,
+    output_fn: OutputFn,
 ) -> tuple[list[torch.Tensor], list[float]]:
     """The per-sample gradients of every row of x, computed once, under each of `projectors`:
     one preallocated (rows x dim) tensor per projector, and the seconds each projector took

@@ -14,8 +14,8 @@ import pandas as pd
 
 from tdacore.store import atomic_path
 
-LDS_COLUMNS = ["method", "ensemble", "I", "D", "C", "members", "lds", "lds_sem", "n_test", "n_undefined", "serving_seconds"]
-KIND_ORDER = ["naive", "dropout", "forward_only", "forward_only_shared", "projection_only", "checkpoints"]  # the paper's order
+LDS_COLUMNS = ["method", "ensemble", "I", "D", "C", "L", "members", "lds", "lds_sem", "n_test", "n_undefined", "serving_seconds"]
+KIND_ORDER = ["naive", "dropout", "forward_only", "forward_only_shared", "projection_only", "checkpoints", "lora"]  # the paper's order
 
 
 def label(row: Mapping[str, Any]) -> str:
@@ -23,17 +23,19 @@ def label(row: Mapping[str, Any]) -> str:
     parts = [row["ensemble"], f"I={row['I']}"]
     if int(row.get("C", 0)):
         parts.append(f"C={row['C']}")
+    if int(row.get("L", 0)):
+        parts.append(f"L={row['L']}")
     if int(row["D"]):
         parts.append(f"D={row['D']}")
     return " ".join(parts)
 
 
 def sort_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Rows by method, ensemble kind (in the paper's order), C, D, I."""
+    """Rows by method, ensemble kind (in the paper's order), C, L, D, I."""
 
     def key(row: Mapping[str, Any]) -> tuple:
         kind = KIND_ORDER.index(row["ensemble"]) if row["ensemble"] in KIND_ORDER else len(KIND_ORDER)
-        return (row["method"], kind, row["ensemble"], int(row.get("C", 0)), int(row["D"]), int(row["I"]))
+        return (row["method"], kind, row["ensemble"], int(row.get("C", 0)), int(row.get("L", 0)), int(row["D"]), int(row["I"]))
 
     return sorted((dict(r) for r in rows), key=key)
 
@@ -82,7 +84,7 @@ def read_tsv(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 def write_lds_table(json_paths: Iterable[str | os.PathLike], out: str | os.PathLike, html: str | os.PathLike) -> list[dict]:
     """Collect per-grid-point LDS records into a TSV (and its HTML rendering), sorted by method,
-    ensemble, C, D, I."""
+    ensemble, C, L, D, I."""
     rows = []
     for path in json_paths:
         with open(path) as handle:

@@ -1,9 +1,10 @@
-"""Training loops (Appendix B.1: SGD with momentum, fixed batch size and epochs)."""
+"""Training loops (Appendix B.1): minibatch SGD with momentum (MLP) or Adam (Music Transformer)
+on a setting's training loss, for a fixed batch size and number of epochs."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,36 +13,47 @@ from torch import nn
 
 from tdacore.data import Dataset, random_subset
 from tdacore.models import build_model, n_parameters
+from tdacore.outputs import OutputFn, outputs_for
 from tdacore.seeds import derive_seed, torch_generator
 
 
-def train_classifier(
+def make_optimiser(params: Iterable[nn.Parameter], spec: dict[str, Any]) -> torch.optim.Optimizer:
+    """`spec["optimizer"]`: "sgd" (lr, momentum; the default) or "adam" (lr, betas)."""
+    kind = spec.get("optimizer", "sgd")
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=spec["lr"], momentum=spec["momentum"])
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=spec["lr"], betas=tuple(spec["betas"]))
+    raise ValueError(f"train.optimizer: unknown optimizer '{kind}' (known: sgd, adam)")
+
+
+def fit(
     model: nn.Module,
     x: np.ndarray,
     y: np.ndarray,
+    loss_fn: OutputFn,
+    optimiser: dict[str, Any],
     *,
-    epochs: int,
-    lr: float,
-    momentum: float,
-    batch_size: int,
     seed: int,
     device: torch.device,
     checkpoints: Sequence[int] = (),
     on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Minimise mean cross-entropy with SGD; shuffling and dropout draw from `seed` only.
+    """Minimise loss_fn over the model's trainable parameters (optimiser: epochs, batch_size and
+    make_optimiser's keys); shuffling and dropout draw from `seed` only.
 
     After each epoch listed in `checkpoints`, on_checkpoint receives that epoch's statistics
     while the model holds that epoch's weights (Appendix F.2: checkpoints of one training run);
     saving them does not touch any random stream, so the run is the same with or without.
     Returns the final statistics: epochs, wall time and the last epoch's mean training loss.
     """
+    epochs, batch_size = optimiser["epochs"], optimiser["batch_size"]
     unknown = sorted(set(checkpoints) - set(range(1, epochs + 1)))
     if unknown:
         raise ValueError(f"train.checkpoints: epochs {unknown} are outside the {epochs} epochs of training")
     xs = torch.as_tensor(x, device=device)
     ys = torch.as_tensor(y, device=device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    optimizer = make_optimiser([p for p in model.parameters() if p.requires_grad], optimiser)
     shuffle = torch_generator(derive_seed(seed, "shuffle"))
     start = time.perf_counter()
     loss_sum = torch.zeros((), device=device)
@@ -52,7 +64,7 @@ def train_classifier(
             order = torch.randperm(len(ys), generator=shuffle).to(device)
             loss_sum = torch.zeros((), device=device)
             for batch in order.split(batch_size):
-                loss = nn.functional.cross_entropy(model(xs[batch]), ys[batch])
+                loss = loss_fn(model(xs[batch]), ys[batch])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -105,14 +117,12 @@ def train_member(
         "optimiser": optimiser,
         "device": str(device),
     }
-    stats = train_classifier(
+    stats = fit(
         model,
         data.x_train[subset],
         data.y_train[subset],
-        epochs=optimiser["epochs"],
-        lr=optimiser["lr"],
-        momentum=optimiser["momentum"],
-        batch_size=optimiser["batch_size"],
+        outputs_for(data.task).loss,
+        optimiser,
         seed=model_seed,
         device=device,
         checkpoints=checkpoints,

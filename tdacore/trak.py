@@ -22,7 +22,7 @@ from torch import nn
 
 from tdacore.ensemble import running_mean
 from tdacore.grads import batched_outputs
-from tdacore.outputs import one_minus_p
+from tdacore.outputs import CLASSIFICATION, ModelOutputs
 from tdacore.projection import Projector, project_grads_each
 
 
@@ -44,9 +44,11 @@ def featurize(
     y_test: torch.Tensor,
     projector: Projector,
     chunk_size: int,
+    outputs: ModelOutputs = CLASSIFICATION,
 ) -> Features:
-    """TRAK features of `model` as it is (wrap it in variants.masked for a dropout pass)."""
-    (features,), shared_seconds = featurize_shared(model, x_train, y_train, x_test, y_test, [projector], chunk_size)
+    """TRAK features of `model` as it is (wrap it in variants.masked for a dropout pass), for the
+    setting's model output f and Q (tdacore.outputs)."""
+    (features,), shared_seconds = featurize_shared(model, x_train, y_train, x_test, y_test, [projector], chunk_size, outputs)
     return replace(features, seconds=features.seconds + shared_seconds)
 
 
@@ -58,15 +60,16 @@ def featurize_shared(
     y_test: torch.Tensor,
     projectors: Sequence[Projector],
     chunk_size: int,
+    outputs: ModelOutputs = CLASSIFICATION,
 ) -> tuple[list[Features], float]:
     """TRAK features of `model` under each of `projectors`, its per-sample gradients and Q
     computed once ("shared gradients", Appendix E). Each Features' seconds is its projections'
     own time; the second result is the shared time (gradients, Q, the rest), so that the shared
     time plus the features' seconds is the wall time of the whole call."""
     start = time.perf_counter()
-    phi_train, train_seconds = project_grads_each(model, x_train, y_train, projectors, chunk_size)
-    phi_test, test_seconds = project_grads_each(model, x_test, y_test, projectors, chunk_size)
-    q_train = forward_q(model, x_train, y_train, chunk_size)
+    phi_train, train_seconds = project_grads_each(model, x_train, y_train, projectors, chunk_size, outputs.f)
+    phi_test, test_seconds = project_grads_each(model, x_test, y_test, projectors, chunk_size, outputs.f)
+    q_train = forward_q(model, x_train, y_train, chunk_size, outputs)
     features = [
         Features(train.cpu().numpy(), test.cpu().numpy(), q_train, s_train + s_test)
         for train, test, s_train, s_test in zip(phi_train, phi_test, train_seconds, test_seconds)
@@ -75,10 +78,12 @@ def featurize_shared(
     return features, total - sum(f.seconds for f in features)
 
 
-def forward_q(model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, chunk_size: int) -> np.ndarray:
-    """Q = 1 - p of the correct class on the training set (Eq. 2), by forward passes without
-    gradients: all that a masked pass of the forward-only Dropout Ensemble computes."""
-    return batched_outputs(model, x_train, y_train, one_minus_p, chunk_size).cpu().numpy()
+def forward_q(
+    model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, chunk_size: int, outputs: ModelOutputs = CLASSIFICATION
+) -> np.ndarray:
+    """Q on the training set (Eq. 2; classification: 1 - p of the correct class), by forward
+    passes without gradients: all that a masked pass of the forward-only Dropout Ensemble computes."""
+    return batched_outputs(model, x_train, y_train, outputs.q, chunk_size).cpu().numpy()
 
 
 def kernel(phi_train: np.ndarray, phi_test: np.ndarray, ridge: float) -> np.ndarray:

@@ -19,7 +19,7 @@ def _benchmark(path: Path, seconds: float, rss: str) -> Path:
 
 
 def _row(method, ensemble, I, D, *, training, serving, space, rss, C=0):
-    return {"method": method, "ensemble": ensemble, "I": I, "D": D, "C": C, "training_seconds": training,
+    return {"method": method, "ensemble": ensemble, "I": I, "D": D, "C": C, "L": 0, "training_seconds": training,
             "serving_seconds": serving, "space_params": space, "peak_rss_mb": rss}
 
 
@@ -32,7 +32,7 @@ def test_benchmark_files_are_read_and_unsampled_memory_is_nan(tmp_path: Path):
 
 
 def test_point_costs_take_the_recorded_costs_and_the_largest_job():
-    attrs = {"ensemble": "dropout", "I": 2, "D": 3, "C": 0, "members": ["0/d1"] * 6, "training_runs": ["base-0", "base-1"],
+    attrs = {"ensemble": "dropout", "I": 2, "D": 3, "C": 0, "L": 0, "members": ["0/d1"] * 6, "training_runs": ["base-0", "base-1"],
              "training_seconds": 20.0, "serving_seconds": 30.0, "space_params": 218772}
     benchmarks = [{"seconds": 10.0, "max_rss_mb": 800.0}, {"seconds": 11.0, "max_rss_mb": math.nan}, {"seconds": 3.0, "max_rss_mb": 300.0}]
     row = point_costs("trak", attrs, {"lds": 0.3, "lds_sem": 0.01, "n_test": 500}, benchmarks)
@@ -68,6 +68,6 @@ def test_peak_memory_is_table_3():
         _row("trak", "dropout", 5, 3, training=1, serving=1, space=1, rss=600.0),
     ]
     assert peak_memory_table(rows) == [
-        {"method": "trak", "ensemble": "dropout", "I": 5, "C": 0, "D=3": 600.0, "D=25": None},
-        {"method": "trak", "ensemble": "forward_only", "I": 5, "C": 0, "D=3": 650.0, "D=25": 700.0},
+        {"method": "trak", "ensemble": "dropout", "I": 5, "C": 0, "L": 0, "D=3": 600.0, "D=25": None},
+        {"method": "trak", "ensemble": "forward_only", "I": 5, "C": 0, "L": 0, "D=3": 650.0, "D=25": 700.0},
     ]

@@ -15,6 +15,7 @@ ENSEMBLES = {
     "forward_only_shared": {"I": [2], "D": [3]},
     "projection_only": {"I": [1], "D": [2]},
     "checkpoints": {"I": [1], "C": [1, 3], "D": [0, 2]},
+    "lora": {"I": [2], "L": [2]},
 }
 
 
@@ -24,7 +25,11 @@ def test_members_of_each_kind():
         ("naive", "I1"), ("naive", "I3"), ("dropout", "I2-D3"), ("forward_only", "I2-D3"), ("forward_only_shared", "I2-D3"),
         ("projection_only", "I1-D2"),
         ("checkpoints", "I1-C1"), ("checkpoints", "I1-C1-D2"), ("checkpoints", "I1-C3"), ("checkpoints", "I1-C3-D2"),
+        ("lora", "I2-L2"),
     }
+    # LoRA: adapters 1..L of each model, unmasked (Section 3.4).
+    lora = points["lora", "I2-L2"].members()
+    assert [m.stem for m in lora] == ["0-lora1/d0", "0-lora2/d0", "1-lora1/d0", "1-lora2/d0"] and not any(m.masked for m in lora)
     assert [m.stem for m in points["naive", "I3"].members()] == ["0/d0", "1/d0", "2/d0"]
     assert [m.stem for m in points["dropout", "I2-D3"].members()] == ["0/d1", "0/d2", "0/d3", "1/d1", "1/d2", "1/d3"]
     # Forward-only: kernels of the unmasked models, Q of the same masked passes the Dropout Ensemble uses.
@@ -54,7 +59,8 @@ def test_names_round_trip_and_bad_names_are_named():
         for member in point.members() + point.q_members():
             tag, variant = member.stem.split("/")
             assert parse_member(tag, variant) == member
-    for ensemble, name in [("naive", "I1-D2"), ("dropout", "I2"), ("checkpoints", "I1-D2"), ("forward_only", "I1-C2-D2")]:
+    for ensemble, name in [("naive", "I1-D2"), ("dropout", "I2"), ("checkpoints", "I1-D2"), ("forward_only", "I1-C2-D2"),
+                           ("lora", "I1"), ("lora", "I1-L2-D3"), ("naive", "I1-L2"), ("checkpoints", "I1-C1-L2")]:
         with pytest.raises(ValueError, match=name):
             parse_point(ensemble, name, CHECKPOINTS)
     with pytest.raises(ValueError, match="only \\[20, 40\\] are saved"):
@@ -65,6 +71,12 @@ def test_names_round_trip_and_bad_names_are_named():
         parse_member("0", "p0")
     with pytest.raises(ValueError, match="D >= 1"):
         GridPoint("forward_only", 1, 0)
+    with pytest.raises(ValueError, match="L >= 1"):
+        GridPoint("lora", 1)
+    with pytest.raises(ValueError, match="adapters are numbered from 1"):
+        Member(0, 2, adapter=1)
+    with pytest.raises(ValueError, match="0-lora0"):
+        parse_member("0-lora0", "d0")
 
 
 def _attrs(stem: str, run: str, seconds: float, train_seconds: float, params: int, model_hash: str) -> dict:
@@ -89,6 +101,13 @@ def test_provenance_counts_each_training_run_and_model_file_once():
     passes = [_attrs(f"0/p{d}", "base-0", 0.5, 10.0, 100, "h0") | {"shared_job": "0/p1-p3", "shared_seconds": 4.0} for d in (1, 2)]
     record = point_provenance(GridPoint("projection_only", 1, 2), passes, aggregate_seconds=0.25)
     assert record["serving_seconds"] == 0.25 + 2 * 0.5 + 4.0
+    # LoRA (I = 1, L = 3): the base model's training run (up to its checkpoint) and parameters once,
+    # plus each adapter's own fine-tuning and parameters.
+    base = {"base_model_hash": "h0", "base_model_params": 1000, "base_training_run": "base-0", "base_model_train_seconds": 5.0}
+    adapters = [_attrs(f"0-lora{l}/d0", f"adapter-0-{l}", 0.5, 2.0, 40, f"a{l}") | base for l in (1, 2, 3)]
+    record = point_provenance(GridPoint("lora", 1, n_adapters=3), adapters, aggregate_seconds=0.0)
+    assert record["training_seconds"] == 5.0 + 3 * 2.0 and record["space_params"] == 1000 + 3 * 40 and record["L"] == 3
+    assert record["training_runs"] == ["adapter-0-1", "adapter-0-2", "adapter-0-3", "base-0"]
 
 
 def test_member_identity():

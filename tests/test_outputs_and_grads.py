@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from tdacore.grads import per_sample_grads
 from tdacore.models import build_model
-from tdacore.outputs import margin, one_minus_p
+from tdacore.outputs import (
+    IGNORE,
+    margin,
+    one_minus_p,
+    outputs_for,
+    sequence_cross_entropy,
+    sequence_log_likelihood,
+    sequence_one_minus_p,
+)
 
 
 def test_margin_is_log_odds_of_correct_class():
@@ -39,3 +48,24 @@ def test_per_sample_grads_match_autograd_loop():
             expected = torch.cat([p.grad.reshape(-1) for p in model.parameters()])
             torch.testing.assert_close(flat[r - rows.start], expected, rtol=1e-5, atol=1e-6)
     assert rows_seen == [(0, 4), (4, 8), (8, 9)]
+
+
+def test_sequence_outputs_against_a_loop_over_events():
+    torch.manual_seed(0)
+    logits = torch.randn(3, 5, 7)
+    targets = torch.randint(0, 7, (3, 5))
+    targets[1, :4] = IGNORE  # a test prompt: only its generated (last) event is scored
+    probs = torch.softmax(logits, -1)
+    for b in range(3):
+        scored = [t for t in range(5) if targets[b, t] != IGNORE]
+        p = torch.stack([probs[b, t, targets[b, t]] for t in scored])
+        torch.testing.assert_close(sequence_log_likelihood(logits[b], targets[b]), p.log().sum())
+        torch.testing.assert_close(sequence_one_minus_p(logits[b], targets[b]), (1 - p).mean())
+    # batched as in batched_outputs, and the loss is the mean cross-entropy over scored events only
+    torch.testing.assert_close(sequence_log_likelihood(logits, targets)[1], torch.log_softmax(logits[1, 4], -1)[targets[1, 4]])
+    everything = [-torch.log(probs[b, t, targets[b, t]]) for b in range(3) for t in range(5) if targets[b, t] != IGNORE]
+    torch.testing.assert_close(sequence_cross_entropy(logits, targets), torch.stack(everything).mean())
+    # the classification and sequence settings are looked up by task
+    assert outputs_for("sequence").f is sequence_log_likelihood and outputs_for("classification").f is margin
+    with pytest.raises(ValueError, match="regression"):
+        outputs_for("regression")

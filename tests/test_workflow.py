@@ -14,6 +14,7 @@ import pytest
 import torch
 import yaml
 
+from tdacore.models import load_model
 from tdacore.report import read_tsv
 from tdacore.store import read_attrs, read_h5
 
@@ -168,7 +169,7 @@ def _check_costs(results: Path, lds_rows: list[dict]) -> None:
 
 
 def _point_name(row: dict) -> str:
-    return f"I{row['I']}" + (f"-C{row['C']}" if row["C"] else "") + (f"-D{row['D']}" if row["D"] else "")
+    return f"I{row['I']}" + (f"-C{row['C']}" if row["C"] else "") + (f"-L{row['L']}" if row["L"] else "") + (f"-D{row['D']}" if row["D"] else "")
 
 
 def _member_model_files(results: Path, score_attrs: dict) -> list[str]:
@@ -209,6 +210,61 @@ def planned_jobs(output: str) -> dict[str, int]:
 def planned_rules(output: str) -> set[str]:
     """Rule names in the 'job count' table Snakemake prints for a dry run."""
     return set(planned_jobs(output))
+
+
+# The generative setting: a Music Transformer on the first 12 Bach chorales, naive, Dropout and
+# LoRA Ensembles, TRAK and Grad-Dot.
+TINY_MUSIC = {
+    **TINY,
+    "experiment": "tiny_music",
+    "data": {"source": "bach_chorales", "pieces": 12, "test_fraction": 0.34, "seq_len": 16, "n_train": 60, "n_test": 4},
+    "model": {"name": "music_transformer", "layers": 1, "heads": 2, "d_model": 16, "d_ff": 32, "dropout": 0.1},
+    "train": {"optimizer": "adam", "lr": 0.01, "betas": [0.9, 0.98], "epochs": 2, "batch_size": 16, "base_fraction": 1.0, "checkpoints": [1, 2]},
+    "lora": {"base_epoch": 1, "rank": 2, "alpha": 2, "target_modules": ["w_q", "w_v"], "bias": "lora_only", "fraction": 0.5, "epochs": 1},
+    "methods": ["trak", "graddot"],
+    "trak": {"projection": {"kind": "gaussian", "dim": 16}, "ridge": 0.0, "chunk_size": 20},
+    "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1], "D": [2]}, "lora": {"I": [1, 2], "L": [2]}},
+    "per_method": None,
+}
+
+
+def test_generative_setting_end_to_end(tmp_path: Path):
+    run = functools.partial(snakemake, tmp_path)
+    first = run(TINY_MUSIC)
+    assert first.returncode == 0, first.stderr[-3000:]
+    results = tmp_path / "results/tiny_music"
+    assert len(list((tmp_path / "resources/chorales-first12").glob("*.mid"))) == 12
+    assert (tmp_path / "resources/music21-cache/music21").is_dir()  # music21's cache stays in the working directory
+    rows = read_tsv(results / "tables/lds.tsv")
+    points = {(r["method"], r["ensemble"], r["I"], r["D"], r["L"]) for r in rows}
+    grid = {("naive", 1, 0, 0), ("naive", 2, 0, 0), ("dropout", 1, 2, 0), ("lora", 1, 0, 2), ("lora", 2, 0, 2)}
+    assert points == {(method, *point) for method in ("trak", "graddot") for point in grid}
+    assert all(math.isfinite(r["lds"]) and r["n_test"] == 4 for r in rows)
+    # Test targets: base model 0's greedy next event after each prompt, the only scored target.
+    data, attrs = read_h5(results / "data/generated.h5")
+    assert (data["y_test"][:, :-1] == -1).all() and attrs["generator_file"].endswith("models/base/0.pt")
+    model, _ = load_model(results / "models/base/0.pt")
+    with torch.no_grad():
+        greedy = model(torch.as_tensor(data["x_test"]))[:, -1].argmax(-1).numpy()
+    np.testing.assert_array_equal(data["y_test"][:, -1], greedy)
+    assert read_attrs(results / "groundtruth.h5")["model_output"] == "log_likelihood"
+    # Adapters: adapter l of model i adapts model i's epoch-1 checkpoint; its files say so.
+    adapter = torch.load(results / "models/lora/1/2.pt", weights_only=False)["meta"]
+    base = torch.load(results / "models/base/1-epoch1.pt", weights_only=False)["meta"]
+    assert adapter["lora"] == {k: TINY_MUSIC["lora"][k] for k in ("rank", "alpha", "target_modules", "bias", "fraction")}
+    assert adapter["base_model_file"].endswith("models/base/1-epoch1.pt") and adapter["epochs_trained"] == 1
+    assert adapter["n_params"] == 2 * (2 * 16 * 2 + 16)  # w_q and w_v: A, B and bias
+    features = read_attrs(results / "features/1-lora2/d0.h5")
+    assert (features["model_params"], features["base_model_params"], features["adapter"]) == (adapter["n_params"], base["n_params"], 2)
+    # Costs: a LoRA point trains each base model up to its checkpoint once, plus every adapter.
+    costs = {(r["method"], r["ensemble"], r["I"], r["L"]): r for r in read_tsv(results / "tables/costs.tsv")}
+    adapters = [torch.load(results / f"models/lora/{i}/{l}.pt", weights_only=False)["meta"] for i in (0, 1) for l in (1, 2)]
+    lora = costs["trak", "lora", 2, 2]
+    assert lora["training_seconds"] == pytest.approx(sum(a["train_seconds"] + a["base_model_train_seconds"] / 2 for a in adapters), rel=1e-5)
+    assert lora["space_params"] == 2 * base["n_params"] + sum(a["n_params"] for a in adapters)
+    assert "lora I=2 L=2" in read_tsv(results / "tables/relative_costs.tsv")[0]
+    second = run(TINY_MUSIC, "--dry-run")
+    assert "Nothing to be done" in second.stdout + second.stderr
 
 
 def test_a_configfile_replaces_the_default_config():
@@ -256,6 +312,11 @@ def test_lint_is_clean():
         (lambda c: c["ensembles"]["checkpoints"].update(C=[4]), "ensembles.checkpoints.C = 4"),
         (lambda c: c["ensembles"]["checkpoints"].update(D=[-1]), "['ensembles']['checkpoints']['D']"),
         (lambda c: c["ensembles"]["projection_only"].update(D=[0]), "['ensembles']['projection_only']['D']"),
+        (lambda c: c["ensembles"].update(lora={"I": [1], "L": [2]}), "ensembles.lora needs the lora section"),
+        (lambda c: c.update(TINY_MUSIC, lora={**TINY_MUSIC["lora"], "target_modules": ["w_q", "q_proj"]}), "'q_proj' names no linear module"),
+        (lambda c: c.update(TINY_MUSIC, lora={**TINY_MUSIC["lora"], "base_epoch": 3}), "lora.base_epoch = 3"),
+        (lambda c: c.update(TINY_MUSIC, model={**TINY_MUSIC["model"], "hidden": [4]}), "'hidden' was unexpected"),
+        (lambda c: c.update(TINY_MUSIC, data={**TINY_MUSIC["data"], "seq_len": None}), "['data']['seq_len']"),
     ],
 )
 def test_invalid_config_fails_before_any_job(tmp_path: Path, edit, key: str):

@@ -28,8 +28,8 @@ rule attribute_trak:
 
 rule member_scores:
     input:
-        data=f"{RESULTS}/data/dataset.h5",
-        model=f"{RESULTS}/models/base/{{model}}.pt",
+        unpack(member_model),
+        data=ATTRIBUTION_DATA,
         src=tdacore_sources(*MEMBER_SOURCES, "projection", "hessian", "cg", "methods"),
     output:
         member_path("member_scores"),

@@ -4,14 +4,22 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, grid, parse_point
+from tdacore.data import TASKS, model_dims
+from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, grid, parse_member, parse_point
 from tdacore.idx import MNIST_FILES
+from tdacore.lora import check_targets
 
 
 validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = f"results/{config['experiment']}"
 IDX_DIR = config["data"].get("idx_dir", "resources/mnist")
+# The Bach chorales of music21's corpus exported to MIDI: all of them, or the first data.pieces.
+CHORALES_PIECES = config["data"].get("pieces")
+CHORALES_DIR = "resources/chorales" + (f"-first{CHORALES_PIECES}" if CHORALES_PIECES else "")
+MAESTRO_DIR = "resources/maestro/maestro-v2.0.0"  # MAESTRO v2.0.0's MIDI folders and CSV
+MAESTRO_URL = "https://storage.googleapis.com/magentadata/datasets/maestro/v2.0.0/maestro-v2.0.0-midi.zip"
+MAESTRO_SHA256 = "ec2cc9d94886c6b376db1eaa2b8ad1ce62ff9f0a28b3744782b13163295dadf3"  # as muspy publishes it
 TDACORE = Path(workflow.basedir).parent / "tdacore"
 CONDA_ENV = "../../environment.yaml"  # python 3.11 + tdacore, for --software-deployment-method conda
 METHODS = config["methods"]
@@ -41,19 +49,35 @@ for _method, _ensembles in ENSEMBLE_CONFIGS.items():
                 f"(give {_method} its own grid in per_method.{_method}.ensembles)"
             )
 GRIDS = {method: grid(ensembles, CHECKPOINTS) for method, ensembles in ENSEMBLE_CONFIGS.items()}
-# Base models whose training run saves the intermediate checkpoints a checkpoints point uses.
+# The setting: classification (margin) or sequences (log-likelihood of events; tdacore.outputs).
+# Sequences: attribution and the LDS ground truth read the data set with each prompt's generated event.
+TASK = TASKS[config["data"]["source"]]
+ATTRIBUTION_DATA = f"{RESULTS}/data/{'generated' if TASK == 'sequence' else 'dataset'}.h5"
+# LoRA adapters (Section 3.4): adapter l of model i adapts base model i's checkpoint at lora.base_epoch.
+LORA = config.get("lora")
+LORA_MODELS = sorted({m.model for points in GRIDS.values() for point in points for m in point.members() if m.adapter is not None})
+if LORA_MODELS:
+    if LORA is None:
+        raise ValueError("ensembles.lora needs the lora section (rank, alpha, target_modules, ...)")
+    if LORA["base_epoch"] not in CHECKPOINTS:
+        raise ValueError(f"lora.base_epoch = {LORA['base_epoch']} is not one of train.checkpoints {CHECKPOINTS}: add it there")
+    check_targets(config["model"], *model_dims(config["data"]), LORA["target_modules"])
+# Base models whose training run saves the intermediate checkpoints a checkpoints point or a
+# LoRA base model uses.
 CHECKPOINTED_MODELS = sorted(
     {m.model for points in GRIDS.values() for point in points for m in point.members() if m.epoch is not None}
+    | (set(LORA_MODELS) if LORA_MODELS and LORA["base_epoch"] != CHECKPOINTS[-1] else set())
 )
 
 
 wildcard_constraints:
     i=r"\d+",
     j=r"\d+",
-    model=r"\d+(-epoch\d+)?",
+    l=r"\d+",
+    model=r"\d+(-epoch\d+|-lora\d+)?",
     variant=r"[dp]\d+",
     ensemble="|".join(sorted({point.ensemble for points in GRIDS.values() for point in points})),
-    point=r"I\d+(-C\d+)?(-D\d+)?",
+    point=r"I\d+(-C\d+|-L\d+)?(-D\d+)?",
     method="|".join(METHODS),
 
 
@@ -101,6 +125,25 @@ def member_jobs(method, point):
     return jobs
 
 
+def base_model_file(i, epoch=None):
+    """Base model i's file: its final model, or its checkpoint at `epoch`."""
+    return f"{RESULTS}/models/base/{i}.pt" if epoch in (None, CHECKPOINTS[-1]) else f"{RESULTS}/models/base/{i}-epoch{epoch}.pt"
+
+
+def lora_base(wildcards):
+    """The base model that adapter l of model i adapts."""
+    return base_model_file(wildcards.i, LORA["base_epoch"])
+
+
+def member_model(wildcards):
+    """A per-member job's model file: base model i (or its checkpoint), or adapter l of model i
+    with the base model it adapts (which the job reads through the adapter)."""
+    member = parse_member(wildcards.model, "d0")
+    if member.adapter is None:
+        return {"model": f"{RESULTS}/models/base/{wildcards.model}.pt"}
+    return {"model": f"{RESULTS}/models/lora/{member.model}/{member.adapter}.pt", "base": base_model_file(member.model, LORA["base_epoch"])}
+
+
 def point_of(wildcards):
     return parse_point(wildcards.ensemble, wildcards.point, CHECKPOINTS)
 
@@ -140,10 +183,12 @@ def test_examples(method):
 
 
 def data_inputs(wildcards):
-    """Raw files prepare_data reads: the MNIST IDX files for the mnist_idx source, none otherwise."""
-    if config["data"]["source"] == "mnist_idx":
+    """Raw files prepare_data reads: the MNIST IDX files (mnist_idx), the chorales' MIDI files
+    (bach_chorales) or the MAESTRO folder (maestro); none for the bundled digits."""
+    source = config["data"]["source"]
+    if source == "mnist_idx":
         return [f"{IDX_DIR}/{name}" for name in MNIST_FILES]
-    return []
+    return {"bach_chorales": [CHORALES_DIR], "maestro": [MAESTRO_DIR]}.get(source, [])
 
 
 # Final tables and figures (rules/report.smk).

@@ -24,10 +24,42 @@ rule fetch_mnist:
     localrule: True
 
 
+rule export_chorales:
+    output:
+        directory(CHORALES_DIR),
+    params:
+        cache="resources/music21-cache",  # music21's parse cache ($TMPDIR/music21), kept in the working directory
+        limit=CHORALES_PIECES,
+    conda:
+        CONDA_ENV
+    log:
+        "resources/logs/export_chorales.log",
+    benchmark:
+        "resources/benchmarks/export_chorales.tsv"
+    script:
+        "../scripts/export_chorales.py"
+
+
+rule fetch_maestro:
+    output:
+        directory(MAESTRO_DIR),
+    params:
+        url=MAESTRO_URL,
+        sha256=MAESTRO_SHA256,
+    conda:
+        CONDA_ENV
+    log:
+        "resources/logs/fetch_maestro.log",
+    localrule: True
+    retries: 2
+    script:
+        "../scripts/fetch_maestro.py"
+
+
 rule prepare_data:
     input:
         raw=data_inputs,
-        src=tdacore_sources("data", "idx", "seeds", "store", "steplog"),
+        src=tdacore_sources("data", "idx", "midi", "music_corpus", "music_data", "seeds", "store", "steplog"),
     output:
         f"{RESULTS}/data/dataset.h5",
     params:
@@ -41,3 +73,27 @@ rule prepare_data:
         f"{RESULTS}/benchmarks/prepare_data.tsv"
     script:
         "../scripts/prepare_data.py"
+
+
+# The generative setting's test targets: base model 0 generates one event after each prompt.
+rule generate_events:
+    input:
+        data=f"{RESULTS}/data/dataset.h5",
+        model=f"{RESULTS}/models/base/0.pt",
+        src=tdacore_sources("data", "generation", "models", "store", "runtime", "steplog"),
+    output:
+        f"{RESULTS}/data/generated.h5",
+    params:
+        device=config["device"],
+        chunk_size=config["trak"]["chunk_size"],
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    conda:
+        CONDA_ENV
+    log:
+        f"{RESULTS}/logs/generate_events.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/generate_events.tsv"
+    script:
+        "../scripts/generate_events.py"

@@ -6,8 +6,8 @@
 
 rule featurize:
     input:
-        data=f"{RESULTS}/data/dataset.h5",
-        model=f"{RESULTS}/models/base/{{model}}.pt",
+        unpack(member_model),
+        data=ATTRIBUTION_DATA,
         src=tdacore_sources(*MEMBER_SOURCES, "projection", "trak"),
     output:
         member_path("featurize"),
@@ -36,8 +36,8 @@ if PROJECTION_PASSES:
 
     rule featurize_projections:
         input:
-            data=f"{RESULTS}/data/dataset.h5",
-            model=f"{RESULTS}/models/base/{{model}}.pt",
+            unpack(member_model),
+            data=ATTRIBUTION_DATA,
             src=tdacore_sources(*MEMBER_SOURCES, "projection", "trak"),
         output:
             [member_path("featurize_projections").replace("{variant}", f"p{d}") for d in range(1, PROJECTION_PASSES + 1)],
@@ -62,8 +62,8 @@ if PROJECTION_PASSES:
 
 rule forward_q:
     input:
-        data=f"{RESULTS}/data/dataset.h5",
-        model=f"{RESULTS}/models/base/{{model}}.pt",
+        unpack(member_model),
+        data=ATTRIBUTION_DATA,
         src=tdacore_sources(*MEMBER_SOURCES, "trak"),
     output:
         member_path("forward_q"),

@@ -3,7 +3,7 @@
 
 rule ground_truth:
     input:
-        data=f"{RESULTS}/data/dataset.h5",
+        data=ATTRIBUTION_DATA,
         models=expand(f"{RESULTS}/models/retrain/{{j}}.pt", j=range(config["lds"]["num_subsets"])),
         src=tdacore_sources("data", "models", "outputs", "grads", "store", "runtime", "steplog"),
     output:

@@ -72,3 +72,32 @@ if CHECKPOINTED_MODELS:
             i="|".join(map(str, CHECKPOINTED_MODELS)),
 
     ruleorder: train_base_checkpointed > train_base
+
+
+if LORA_MODELS:
+
+    # LoRA adapter l of base model i (Section 3.4, Appendix C.2): base model i's checkpoint at
+    # lora.base_epoch, fine-tuned through peft on the adapter's own random subset.
+    rule train_adapter:
+        input:
+            data=f"{RESULTS}/data/dataset.h5",
+            base=lora_base,
+            src=tdacore_sources("lora", "data", "models", "train", "outputs", "seeds", "store", "runtime", "steplog"),
+        output:
+            f"{RESULTS}/models/lora/{{i}}/{{l}}.pt",
+        params:
+            seed=config["seed"],
+            device=config["device"],
+            lora={key: LORA[key] for key in ("rank", "alpha", "target_modules", "bias", "fraction")},
+            train=OPTIMISER | {"epochs": LORA["epochs"], "lr": LORA.get("lr", config["train"]["lr"])},
+        threads: config["threads"]
+        resources:
+            gpu=1,
+        conda:
+            CONDA_ENV
+        log:
+            f"{RESULTS}/logs/train_adapter/{{i}}/{{l}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/train_adapter/{{i}}/{{l}}.tsv"
+        script:
+            "../scripts/train_adapter.py"

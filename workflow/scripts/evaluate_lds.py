@@ -22,6 +22,7 @@ record = {
     "I": score_attrs["I"],
     "D": score_attrs["D"],
     "C": score_attrs["C"],
+    "L": score_attrs["L"],
     "members": len(score_attrs["members"]),
     "serving_seconds": score_attrs["serving_seconds"],
     "scores_file": str(snakemake.input.scores),

@@ -25,7 +25,7 @@ if len(members) > 1 and any(pm.member.masked for pm in members):  # the job runs
 projectors = [make_projector(p.projection["kind"], m.meta["n_params"], p.projection["dim"], pm.seed_for("projection"), device) for pm in members]
 reset_peak_memory(device)
 with m.variant() as variant:
-    features, shared_seconds = featurize_shared(variant, m.x_train, m.y_train, m.x_test, m.y_test, projectors, p.chunk_size)
+    features, shared_seconds = featurize_shared(variant, m.x_train, m.y_train, m.x_test, m.y_test, projectors, p.chunk_size, m.outputs)
 log.info("model %s %s: gradients and Q once (%.1f s), %d projection(s) (%.1f s)",
          w.model, variants[0] if len(variants) == 1 else f"{variants[0]}..{variants[-1]}", shared_seconds, len(members), sum(f.seconds for f in features))
 for path, pm, projector, f in zip(snakemake.output, members, projectors, features):

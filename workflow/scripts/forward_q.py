@@ -16,7 +16,7 @@ m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_exa
 reset_peak_memory(device)
 start = time.perf_counter()
 with m.variant() as variant:
-    q_train = forward_q(variant, m.x_train, m.y_train, p.chunk_size)
+    q_train = forward_q(variant, m.x_train, m.y_train, p.chunk_size, m.outputs)
 seconds = time.perf_counter() - start
 log.info("member %s: Q of %d training examples in %.3f s (forward passes only)", m.member.stem, len(q_train), seconds)
 write_h5(

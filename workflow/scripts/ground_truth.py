@@ -6,13 +6,14 @@ import torch
 from tdacore.data import read_dataset
 from tdacore.grads import batched_outputs
 from tdacore.models import load_model
-from tdacore.outputs import margin
+from tdacore.outputs import outputs_for
 from tdacore.runtime import configure, resolve_device
 from tdacore.store import content_hash, file_hash, require_agreement, write_h5
 
 log = configure(snakemake.threads, snakemake.log[0])
 device = resolve_device(snakemake.params.device)
 data, data_attrs = read_dataset(snakemake.input.data)
+f = outputs_for(data.task)
 x_test, y_test = torch.as_tensor(data.x_test, device=device), torch.as_tensor(data.y_test, device=device)
 outputs = np.empty((len(snakemake.input.models), len(y_test)), dtype=np.float64)
 masks = np.zeros((len(snakemake.input.models), data.n_train), dtype=bool)
@@ -20,15 +21,15 @@ metas = []
 for j, path in enumerate(snakemake.input.models):
     model, meta = load_model(path, device)
     require_agreement({path: meta, snakemake.input.data: data_attrs}, ["train_hash"])
-    outputs[j] = batched_outputs(model, x_test, y_test, margin, snakemake.params.chunk_size).cpu().numpy()
+    outputs[j] = batched_outputs(model, x_test, y_test, f.f, snakemake.params.chunk_size).cpu().numpy()
     masks[j, meta["subset"]] = True
     metas.append(meta)
-log.info("ground truth: %d subsets x %d test examples; mean margin %.3f", *outputs.shape, outputs.mean())
+log.info("ground truth: %d subsets x %d test examples; mean %s %.3f", *outputs.shape, f.name, outputs.mean())
 write_h5(
     snakemake.output[0],
     {"outputs": outputs, "masks": masks},
     {
-        "model_output": "margin",
+        "model_output": f.name,
         "config_hash": content_hash(sorted({meta["config_hash"] for meta in metas})),
         "num_subsets": len(metas),
         "train_hash": data_attrs["train_hash"],

@@ -19,7 +19,7 @@ options = {**settings, "seed": m.seed_for("lanczos")} if method == "if" else {}
 reset_peak_memory(device)
 start = time.perf_counter()
 with m.variant() as variant:
-    scores, info = score_matrix(method, variant, m.x_train, m.y_train, m.x_test, m.y_test, chunk_size=p.chunk_size, **options)
+    scores, info = score_matrix(method, variant, m.x_train, m.y_train, m.x_test, m.y_test, chunk_size=p.chunk_size, outputs=m.outputs, **options)
 seconds = time.perf_counter() - start
 if method == "if" and not info["cg_converged"]:
     log.warning(

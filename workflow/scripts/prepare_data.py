@@ -1,11 +1,19 @@
-"""Adapter: build the experiment's seeded train/test sets (tdacore.data.make_dataset)."""
+"""Adapter: build the experiment's seeded train/test sets: digits (tdacore.data.make_dataset) or
+music (tdacore.music_data.make_music_dataset)."""
 
-from tdacore.data import make_dataset, write_dataset
+from tdacore.data import TASKS, make_dataset, write_dataset
+from tdacore.music_data import make_music_dataset
 from tdacore.steplog import start_log
 from tdacore.store import content_hash
 
 log = start_log(snakemake.log[0])
-cfg = snakemake.params.data
-data = make_dataset(cfg["source"], cfg["n_train"], cfg["n_test"], snakemake.params.seed, cfg.get("idx_dir"))
-log.info("%d train / %d test examples, %d classes", data.n_train, len(data.y_test), data.n_classes)
-write_dataset(snakemake.output[0], data, {"data_config": cfg, "config_hash": content_hash(cfg), "seed": snakemake.params.seed})
+cfg, seed = snakemake.params.data, snakemake.params.seed
+info = {}
+if TASKS[cfg["source"]] == "sequence":
+    data, info = make_music_dataset(cfg["source"], snakemake.input.raw[0], cfg["n_train"], cfg["n_test"], cfg["seq_len"], seed, cfg.get("test_fraction"))
+    for path in info["skipped_files"]:
+        log.warning("skipped unreadable MIDI file %s", path)
+else:
+    data = make_dataset(cfg["source"], cfg["n_train"], cfg["n_test"], seed, cfg.get("idx_dir"))
+log.info("%s: %d train / %d test examples, %d classes %s", data.task, data.n_train, len(data.y_test), data.n_classes, info)
+write_dataset(snakemake.output[0], data, {"data_config": cfg, "config_hash": content_hash(cfg), "seed": seed, **info})
