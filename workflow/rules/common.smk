@@ -4,10 +4,9 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from tdacore.data import TASKS, model_dims
 from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, grid, parse_member, parse_point
 from tdacore.idx import MNIST_FILES
-from tdacore.lora import check_targets
+from tdacore.settings import TASKS, model_dims
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -61,6 +60,8 @@ if LORA_MODELS:
         raise ValueError("ensembles.lora needs the lora section (rank, alpha, target_modules, ...)")
     if LORA["base_epoch"] not in CHECKPOINTS:
         raise ValueError(f"lora.base_epoch = {LORA['base_epoch']} is not one of train.checkpoints {CHECKPOINTS}: add it there")
+    from tdacore.lora import check_targets  # imports torch: only configs with adapters pay for it
+
     check_targets(config["model"], *model_dims(config["data"]), LORA["target_modules"])
 # Base models whose training run saves the intermediate checkpoints a checkpoints point or a
 # LoRA base model uses.

@@ -59,7 +59,7 @@ rule fetch_maestro:
 rule prepare_data:
     input:
         raw=data_inputs,
-        src=tdacore_sources("data", "idx", "midi", "music_corpus", "music_data", "seeds", "store", "steplog"),
+        src=tdacore_sources("data", "idx", "midi", "music_corpus", "music_data", "settings", "seeds", "store", "steplog"),
     output:
         f"{RESULTS}/data/dataset.h5",
     params:

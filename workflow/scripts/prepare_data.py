@@ -1,8 +1,9 @@
 """Adapter: build the experiment's seeded train/test sets: digits (tdacore.data.make_dataset) or
 music (tdacore.music_data.make_music_dataset)."""
 
-from tdacore.data import TASKS, make_dataset, write_dataset
+from tdacore.data import make_dataset, write_dataset
 from tdacore.music_data import make_music_dataset
+from tdacore.settings import TASKS
 from tdacore.steplog import start_log
 from tdacore.store import content_hash
 
