@@ -90,5 +90,8 @@ def test_cases_1_and_2_are_eq_12_under_eq_13():
         n_groups, n_variants = rng.integers(1, 8, size=2)
         assert lemma_delta(m, n_groups, n_groups, n_variants) == pytest.approx(case1_delta(m, n_groups, n_variants))
         assert lemma_delta(m, n_groups * n_variants, n_groups, n_variants) == pytest.approx(case2_delta(m, n_groups * n_variants, n_variants))
-    with pytest.raises(ValueError, match="K >= 2 and D >= 2"):
-        moments_per_test(rng.normal(size=(2, 1, 3)), rng.normal(size=(1, 3, 1, 3)), rng.normal(size=(1, 3)))
+    with pytest.raises(ValueError, match="D >= 2"):
+        moments_per_test(rng.normal(size=(2, 1, 3)), rng.normal(size=(1, 1, 1, 3)), rng.normal(size=(1, 3)))
+    # one base model: no between-group moment, and a K = 1 two-step ensemble does not need it
+    one = moments_per_test(rng.normal(size=(2, 1, 3)), rng.normal(size=(1, 3, 1, 3)), rng.normal(size=(1, 3)))
+    assert np.isnan(one["s_between"]).all() and np.isfinite(two_step_error(Moments(1, 0, 1, 0.5, float("nan")), 1, 3))

@@ -57,6 +57,7 @@ POINTS = {
     "gradcos": SHARED,
 }
 FINAL_RULES = {"lds_table", "cost_tables", "figure", "all"}
+THEORY_RULES = {"variance_decomposition", "lemma_table"}
 FIGURES = ["lds_vs_I", "lds_vs_cost", "forward_only", "checkpoints"]
 
 
@@ -95,6 +96,11 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     assert not list((workdir / "results").rglob("*.part"))
     _check_members(results)
     _check_costs(results, rows)
+    # Lemma 5.1 on every method's per-member scores (Dropout: I = 2 models, K = 2 x D = 2 passes
+    # for TRAK, Grad-Dot, Grad-Cos; K = 1 for IF); predicted and measured errors finite
+    lemma = read_tsv(results / "tables/lemma.tsv")
+    assert {(r["method"], r["kind"]) for r in lemma} == {(m, "dropout") for m in POINTS}
+    assert all(math.isfinite(r["delta"]) and math.isfinite(r["delta_measured"]) for r in lemma)
 
     report = run(TINY, "--report", "report.html")
     assert report.returncode == 0, report.stderr[-3000:]
@@ -109,7 +115,7 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     # Changing the projection dimension reruns featurization onwards, not training, the ground
     # truth or the forward-only Q.
     changed = {**TINY, "trak": {**TINY["trak"], "projection": {"kind": "gaussian", "dim": 32}}}
-    assert _planned(run, changed) == {"featurize", "featurize_projections", "attribute_trak", "evaluate_lds"} | FINAL_RULES
+    assert _planned(run, changed) == {"featurize", "featurize_projections", "attribute_trak", "evaluate_lds"} | FINAL_RULES | THEORY_RULES
     # Dropping epoch 1 from the checkpoints (C = 3 becomes C = 2, whose epochs 2 and 3 are saved)
     # retrains nothing and featurizes nothing: only the grid points whose members change.
     fewer = {**TINY, "train": {**TINY["train"], "checkpoints": [2, 3]},
@@ -121,8 +127,9 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     assert _rules_after_editing(run, checkout / "tdacore" / "lds.py") == {"evaluate_lds"} | FINAL_RULES
     assert _rules_after_editing(run, checkout / "tdacore" / "trak.py") == {
         "featurize", "featurize_projections", "forward_q", "attribute_trak", "evaluate_lds"
-    } | FINAL_RULES
-    assert _rules_after_editing(run, checkout / "tdacore" / "cg.py") == {"member_scores", "attribute_mean", "evaluate_lds"} | FINAL_RULES
+    } | FINAL_RULES | THEORY_RULES
+    assert _rules_after_editing(run, checkout / "tdacore" / "cg.py") == {"member_scores", "attribute_mean", "evaluate_lds"} | FINAL_RULES | THEORY_RULES
+    assert _rules_after_editing(run, checkout / "tdacore" / "theory.py") == THEORY_RULES | {"all"}
     assert _rules_after_editing(run, checkout / "tdacore" / "costs.py") == {"cost_tables", "figure", "all"}
 
 

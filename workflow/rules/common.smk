@@ -4,7 +4,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, grid, parse_member, parse_point
+from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, GridPoint, grid, parse_member, parse_point
 from tdacore.idx import MNIST_FILES
 from tdacore.settings import TASKS, model_dims
 
@@ -80,6 +80,7 @@ wildcard_constraints:
     ensemble="|".join(sorted({point.ensemble for points in GRIDS.values() for point in points})),
     point=r"I\d+(-C\d+|-L\d+)?(-D\d+)?",
     method="|".join(METHODS),
+    kind="dropout|lora",
 
 
 # What every per-member job (featurize, forward_q, member_scores, ...) runs to load and vary a member.
@@ -204,6 +205,41 @@ TITLE = config["experiment"] + (
 )
 
 
+# Section 5 (Lemma 5.1): for each method and two-step kind (dropout, lora) whose grid has at
+# least 2 naive models and D >= 2 (or L >= 2), the largest member sets the grid already scores.
+TWO_STEP = ("dropout", "lora")
+THEORY_DRAWS = 200  # random subsets per measured squared error
+
+
+def _theory_plan():
+    plan = {}
+    for method, points in GRIDS.items():
+        naive = max([p.n_models for p in points if p.ensemble == "naive"], default=0)
+        for kind in TWO_STEP:
+            mine = [p for p in points if p.ensemble == kind]
+            variants = max([p.n_passes or p.n_adapters for p in mine], default=0)
+            if naive >= 2 and variants >= 2:
+                plan[method, kind] = {
+                    "groups": max(p.n_models for p in mine),
+                    "variants": variants,
+                    "sizes": sorted({p.n_models for p in points if p.ensemble == "naive"}),
+                    "points": sorted({(p.n_models, p.n_passes or p.n_adapters) for p in mine}),
+                }
+    return plan
+
+
+THEORY = _theory_plan()
+
+
+def theory_members(method, kind):
+    """Per-member files of a method's variance decomposition: the naive models, and the two-step
+    kind's members (K groups x D variants, group-major)."""
+    plan = THEORY[method, kind]
+    naive = GridPoint("naive", plan["sizes"][-1])
+    two_step = GridPoint(kind, plan["groups"], **({"n_passes": plan["variants"]} if kind == "dropout" else {"n_adapters": plan["variants"]}))
+    return tuple([member_path(step, member=m, method=method) for step, m in member_jobs(method, point)] for point in (naive, two_step))
+
+
 def final_outputs():
     """What `snakemake` (the target all) and the report make, i.e. every table and every figure the grid has data for."""
     outputs = [f"{RESULTS}/tables/{name}.{kind}" for name in ("lds", "costs", "relative_costs", "peak_memory") for kind in ("tsv", "html")]
@@ -212,4 +248,6 @@ def final_outputs():
         outputs.append(f"{RESULTS}/figures/forward_only.png")
     if "checkpoints" in KINDS:
         outputs.append(f"{RESULTS}/figures/checkpoints.png")
+    if THEORY:
+        outputs += [f"{RESULTS}/tables/lemma.tsv", f"{RESULTS}/tables/lemma.html"]
     return outputs

@@ -65,3 +65,47 @@ rule figure:
         f"{RESULTS}/logs/figures/{{figure}}.log",
     script:
         "../scripts/figure.py"
+
+
+# Section 5: Lemma 5.1 on the per-member scores the grid already has (no new training or
+# featurization), one job per method and two-step kind, and one table of them all.
+rule variance_decomposition:
+    input:
+        naive=lambda wildcards: theory_members(wildcards.method, wildcards.kind)[0],
+        variants=lambda wildcards: theory_members(wildcards.method, wildcards.kind)[1],
+        src=tdacore_sources("theory", "trak", "ensemble", "store", "steplog"),
+    output:
+        f"{RESULTS}/theory/{{method}}/{{kind}}.json",
+    params:
+        method=lambda wildcards: wildcards.method,
+        kind=lambda wildcards: wildcards.kind,
+        groups=lambda wildcards: THEORY[wildcards.method, wildcards.kind]["groups"],
+        variants=lambda wildcards: THEORY[wildcards.method, wildcards.kind]["variants"],
+        sizes=lambda wildcards: THEORY[wildcards.method, wildcards.kind]["sizes"],
+        points=lambda wildcards: THEORY[wildcards.method, wildcards.kind]["points"],
+        ridge=config["trak"]["ridge"],
+        draws=THEORY_DRAWS,
+        seed=config["seed"],
+    conda:
+        CONDA_ENV
+    log:
+        f"{RESULTS}/logs/theory/{{method}}/{{kind}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/theory/{{method}}/{{kind}}.tsv"
+    script:
+        "../scripts/variance_decomposition.py"
+
+
+rule lemma_table:
+    input:
+        theory=[f"{RESULTS}/theory/{method}/{kind}.json" for method, kind in THEORY],
+        src=tdacore_sources(*REPORT_SOURCES),
+    output:
+        tsv=f"{RESULTS}/tables/lemma.tsv",
+        html=report(f"{RESULTS}/tables/lemma.html", caption="../report/lemma.rst", category="Tables", labels={"table": "Lemma 5.1"}),
+    conda:
+        CONDA_ENV
+    log:
+        f"{RESULTS}/logs/lemma_table.log",
+    script:
+        "../scripts/lemma_table.py"

@@ -1,0 +1,38 @@
+"""Adapter: Lemma 5.1 on one method's measured per-member scores for one two-step kind (dropout
+or lora; tdacore.theory): its error moments about the naive ensemble of every available model,
+and predicted against resampled Delta for each (naive I, two-step K, D) of the grid."""
+
+import json
+
+import numpy as np
+
+from tdacore.steplog import start_log
+from tdacore.store import atomic_path, read_attrs, read_h5, require_agreement
+from tdacore.theory import lemma_rows
+from tdacore.trak import ensemble_scores, kernel
+
+log = start_log(snakemake.log[0])
+p = snakemake.params
+require_agreement({path: read_attrs(path) for path in [*snakemake.input.naive, *snakemake.input.variants]}, ["train_hash", "test_hash", "model_output"])
+
+
+def member_scores(path: str) -> np.ndarray:
+    """A member's own scores: TRAK's Eq. 2 with its own kernel and Q; other methods' stored scores."""
+    if p.method != "trak":
+        return read_h5(path, ["scores"])[0]["scores"].astype(np.float64)
+    arrays, _ = read_h5(path, ["phi_train", "phi_test", "q_train"])
+    return ensemble_scores([kernel(arrays["phi_train"], arrays["phi_test"], p.ridge)], [arrays["q_train"]])
+
+
+naive = np.stack([member_scores(path) for path in snakemake.input.naive])
+variants = np.stack([member_scores(path) for path in snakemake.input.variants]).reshape(p.groups, p.variants, *naive.shape[1:])
+reference = naive.mean(0)  # tau(Theta*): the naive ensemble of every available model
+moments, sem, rows = lemma_rows(naive, variants, reference, p.sizes, [tuple(point) for point in p.points], p.draws, p.seed)
+log.info("%s %s: moments %s (SEM %s), %d rows", p.method, p.kind, moments.as_dict(), sem.as_dict(), len(rows))
+record = {
+    "method": p.method, "kind": p.kind, "models": len(naive), "groups": p.groups, "variants": p.variants,
+    "test_examples": int(reference.shape[0]), "reference": f"naive ensemble of all {len(naive)} models",
+    "moments": moments.as_dict(), "moments_sem": sem.as_dict(), "rows": rows,
+}
+with atomic_path(snakemake.output[0]) as tmp, open(tmp, "w") as handle:
+    json.dump(record, handle, indent=1)
