@@ -158,3 +158,27 @@ def checkpoints(rows: list[dict], out: str | os.PathLike, title: str) -> None:
         [r for r in rows if r["ensemble"] == "checkpoints"], series=lambda row: f"{_series(row)}, I={row.I}"
     )
     _panel_per_method(frame, palette, "C", "checkpoints C (the last C saved epochs)", out, title)
+
+
+def lemma(rows: list[dict], out: str | os.PathLike, title: str) -> None:
+    """Section 5: measured against predicted Delta (Eq. 12 from the moments; Eq. 3 / Eq. 4 where
+    K = I or K D = I) for each grid point, one panel per method and two-step kind, with y = x."""
+    frame = pd.DataFrame(rows)
+    panels = list(dict.fromkeys(zip(frame["method"], frame["kind"])))
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 4.0), squeeze=False)
+    for ax, (method, kind) in zip(axes[0], panels):
+        part = frame[(frame["method"] == method) & (frame["kind"] == kind)]
+        ax.scatter(part["delta"], part["delta_measured"], label="Eq. 12", zorder=3)
+        cases = part[part["case"].notna() & (part["case"] != "")]
+        ax.scatter(cases["case_delta"], cases["delta_measured"], marker="x", label="Eq. 3 / 4 (Eq. 13 assumed)", zorder=3)
+        low = min(part["delta"].min(), part["delta_measured"].min(), cases["case_delta"].min() if len(cases) else 0.0)
+        high = max(part["delta"].max(), part["delta_measured"].max(), cases["case_delta"].max() if len(cases) else 0.0)
+        ax.plot([low, high], [low, high], color="grey", linewidth=1)
+        ax.axhline(0, color="black", linewidth=0.5)
+        ax.axvline(0, color="black", linewidth=0.5)
+        ax.set_xlabel("predicted Delta")
+        ax.set_ylabel("measured Delta (random subsets)")
+        ax.set_title(f"{METHOD_NAMES.get(method, method)}, {KIND_NAMES.get(kind, kind)}", fontsize=10)
+        ax.legend(fontsize=7)
+    _save(fig, out, title)

@@ -205,6 +205,8 @@ TITLE = config["experiment"] + (
 )
 
 
+# The table each figure is drawn from (the others: the cost table).
+FIGURE_TABLES = {"lds_vs_I": "lds", "lemma": "lemma"}
 # Section 5 (Lemma 5.1): for each method and two-step kind (dropout, lora) whose grid has at
 # least 2 naive models and D >= 2 (or L >= 2), the largest member sets the grid already scores.
 TWO_STEP = ("dropout", "lora")
@@ -249,5 +251,5 @@ def final_outputs():
     if "checkpoints" in KINDS:
         outputs.append(f"{RESULTS}/figures/checkpoints.png")
     if THEORY:
-        outputs += [f"{RESULTS}/tables/lemma.tsv", f"{RESULTS}/tables/lemma.html"]
+        outputs += [f"{RESULTS}/tables/lemma.tsv", f"{RESULTS}/tables/lemma.html", f"{RESULTS}/figures/lemma.png"]
     return outputs

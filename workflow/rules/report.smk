@@ -51,12 +51,12 @@ rule cost_tables:
 
 rule figure:
     input:
-        table=lambda wildcards: f"{RESULTS}/tables/{'lds' if wildcards.figure == 'lds_vs_I' else 'costs'}.tsv",
+        table=lambda wildcards: f"{RESULTS}/tables/{FIGURE_TABLES.get(wildcards.figure, 'costs')}.tsv",
         src=tdacore_sources("plots", *REPORT_SOURCES),
     output:
         report(f"{RESULTS}/figures/{{figure}}.png", caption="../report/figures.rst", category="Figures", labels={"figure": "{figure}"}),
     wildcard_constraints:
-        figure="lds_vs_I|lds_vs_cost|forward_only|checkpoints",
+        figure="lds_vs_I|lds_vs_cost|forward_only|checkpoints|lemma",
     params:
         title=TITLE,
     conda:

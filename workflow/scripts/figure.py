@@ -10,5 +10,6 @@ draw = {
     "lds_vs_cost": plots.lds_vs_cost,
     "forward_only": plots.forward_only,
     "checkpoints": plots.checkpoints,
+    "lemma": plots.lemma,
 }[snakemake.wildcards.figure]
 draw(read_tsv(snakemake.input.table), snakemake.output[0], title=snakemake.params.title)
