@@ -10,7 +10,7 @@ rows = []
 for path in snakemake.input.theory:
     with open(path) as handle:
         record = json.load(handle)
-    moments = {f"{k}": v for k, v in record["moments"].items()} | {f"{k}_sem": v for k, v in record["moments_sem"].items()}
+    moments = record["moments"] | {f"{k}_sem": v for k, v in record["moments_sem"].items()}
     for row in record["rows"]:
         agrees = (row["delta"] > 0) == (row["delta_measured"] > 0)
         case_agrees = "" if not row["case"] else str((row["case_delta"] > 0) == (row["delta_measured"] > 0))
