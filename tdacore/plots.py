@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -29,6 +30,7 @@ KIND_NAMES = {
     "checkpoints": "checkpoints",
     "lora": "LoRA",
 }
+REFERENCE_NAMES = {"all": "about all models' mean", "leave_out": "about the mean (leave-out)"}
 
 
 def _series(row) -> str:
@@ -162,23 +164,26 @@ def checkpoints(rows: list[dict], out: str | os.PathLike, title: str) -> None:
 
 def lemma(rows: list[dict], out: str | os.PathLike, title: str) -> None:
     """Section 5: measured against predicted Delta (Eq. 12 from the moments; Eq. 3 / Eq. 4 where
-    K = I or K D = I) for each grid point, one panel per method and two-step kind, with y = x."""
+    K = I or K D = I) for each grid point, one panel per method and two-step kind, one colour per
+    reading of tau(Theta*), with y = x (points without a measured Delta are left out)."""
     frame = pd.DataFrame(rows)
+    frame = frame[np.isfinite(frame["delta_measured"].astype(float))]
     panels = list(dict.fromkeys(zip(frame["method"], frame["kind"])))
     sns.set_theme(style="whitegrid")
     fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 4.0), squeeze=False)
     for ax, (method, kind) in zip(axes[0], panels):
         part = frame[(frame["method"] == method) & (frame["kind"] == kind)]
-        ax.scatter(part["delta"], part["delta_measured"], label="Eq. 12", zorder=3)
-        cases = part[part["case"].notna() & (part["case"] != "")]
-        ax.scatter(cases["case_delta"], cases["delta_measured"], marker="x", label="Eq. 3 / 4 (Eq. 13 assumed)", zorder=3)
-        low = min(part["delta"].min(), part["delta_measured"].min(), cases["case_delta"].min() if len(cases) else 0.0)
-        high = max(part["delta"].max(), part["delta_measured"].max(), cases["case_delta"].max() if len(cases) else 0.0)
-        ax.plot([low, high], [low, high], color="grey", linewidth=1)
+        for colour, (reference, mine) in zip(sns.color_palette(), part.groupby("reference", sort=False)):
+            label = REFERENCE_NAMES.get(reference, reference)
+            ax.scatter(mine["delta"], mine["delta_measured"], color=colour, label=f"Eq. 12, {label}", zorder=3)
+            cases = mine[mine["case"].notna() & (mine["case"] != "")]
+            ax.scatter(cases["case_delta"], cases["delta_measured"], color=colour, marker="x", label=f"Eq. 3 / 4, {label}", zorder=3)
+        values = pd.concat([part["delta"], part["delta_measured"], part["case_delta"].dropna()])
+        ax.plot([values.min(), values.max()], [values.min(), values.max()], color="grey", linewidth=1)
         ax.axhline(0, color="black", linewidth=0.5)
         ax.axvline(0, color="black", linewidth=0.5)
         ax.set_xlabel("predicted Delta")
         ax.set_ylabel("measured Delta (random subsets)")
         ax.set_title(f"{METHOD_NAMES.get(method, method)}, {KIND_NAMES.get(kind, kind)}", fontsize=10)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6)
     _save(fig, out, title)

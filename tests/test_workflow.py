@@ -56,7 +56,7 @@ POINTS = {
     "graddot": SHARED | {("checkpoints", 1, 0, 2)},
     "gradcos": SHARED,
 }
-FINAL_RULES = {"lds_table", "cost_tables", "figure", "all"}
+FINAL_RULES = {"lds_table", "cost_tables", "plan", "figure", "all"}  # the planner reads the cost table
 THEORY_RULES = {"variance_decomposition", "lemma_table"}
 FIGURES = ["lds_vs_I", "lds_vs_cost", "forward_only", "checkpoints", "lemma"]
 
@@ -100,7 +100,16 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     # for TRAK, Grad-Dot, Grad-Cos; K = 1 for IF); predicted and measured errors finite
     lemma = read_tsv(results / "tables/lemma.tsv")
     assert {(r["method"], r["kind"]) for r in lemma} == {(m, "dropout") for m in POINTS}
-    assert all(math.isfinite(r["delta"]) and math.isfinite(r["delta_measured"]) for r in lemma)
+    about_all = [r for r in lemma if r["reference"] == "all"]
+    assert len(about_all) == len(lemma) / 2 and all(math.isfinite(r["delta"]) and math.isfinite(r["delta_measured"]) for r in about_all)
+    # two models are too few for a leave-out reference (it needs two outside each judged member)
+    assert all(math.isnan(r["s11"]) for r in lemma if r["reference"] == "leave_out")
+    # the planner: every method's naive sizes by both costs, from the moments about all models
+    plan = read_tsv(results / "tables/plan.tsv")
+    assert sorted((r["method"], r["I"], r["by"]) for r in plan) == sorted(
+        (m, i, by) for m in POINTS for i in (1, 2) for by in ("serving", "training")
+    )
+    assert {r["moments_about"] for r in plan} == {"all"} and all(-1 <= r["spearman_error_lds"] <= 1 for r in plan)
 
     report = run(TINY, "--report", "report.html")
     assert report.returncode == 0, report.stderr[-3000:]
@@ -129,8 +138,8 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
         "featurize", "featurize_projections", "forward_q", "attribute_trak", "evaluate_lds"
     } | FINAL_RULES | THEORY_RULES
     assert _rules_after_editing(run, checkout / "tdacore" / "cg.py") == {"member_scores", "attribute_mean", "evaluate_lds"} | FINAL_RULES | THEORY_RULES
-    assert _rules_after_editing(run, checkout / "tdacore" / "theory.py") == THEORY_RULES | {"figure", "all"}
-    assert _rules_after_editing(run, checkout / "tdacore" / "costs.py") == {"cost_tables", "figure", "all"}
+    assert _rules_after_editing(run, checkout / "tdacore" / "theory.py") == THEORY_RULES | {"plan", "figure", "all"}
+    assert _rules_after_editing(run, checkout / "tdacore" / "costs.py") == {"cost_tables", "plan", "figure", "all"}
 
 
 def _check_members(results: Path) -> None:

@@ -211,6 +211,7 @@ FIGURE_TABLES = {"lds_vs_I": "lds", "lemma": "lemma"}
 # least 2 naive models and D >= 2 (or L >= 2), the largest member sets the grid already scores.
 TWO_STEP = ("dropout", "lora")
 THEORY_DRAWS = 200  # random subsets per measured squared error
+PLAN_MAX_VARIANTS = 50  # the planner's largest D (or L) per base model: the paper's largest D
 
 
 def _theory_plan():
@@ -251,5 +252,6 @@ def final_outputs():
     if "checkpoints" in KINDS:
         outputs.append(f"{RESULTS}/figures/checkpoints.png")
     if THEORY:
-        outputs += [f"{RESULTS}/tables/lemma.tsv", f"{RESULTS}/tables/lemma.html", f"{RESULTS}/figures/lemma.png"]
+        outputs += [f"{RESULTS}/tables/{name}.{ext}" for name in ("lemma", "plan") for ext in ("tsv", "html")]
+        outputs.append(f"{RESULTS}/figures/lemma.png")
     return outputs

@@ -109,3 +109,23 @@ rule lemma_table:
         f"{RESULTS}/logs/lemma_table.log",
     script:
         "../scripts/lemma_table.py"
+
+
+# Beyond the paper: the cheapest two-step ensemble predicted to match each naive one, from the
+# Section 5 moments and the measured costs, validated on the measured grid.
+rule plan:
+    input:
+        theory=[f"{RESULTS}/theory/{method}/{kind}.json" for method, kind in THEORY],
+        costs=f"{RESULTS}/tables/costs.tsv",
+        src=tdacore_sources("planner", "theory", *REPORT_SOURCES),
+    output:
+        tsv=f"{RESULTS}/tables/plan.tsv",
+        html=report(f"{RESULTS}/tables/plan.html", caption="../report/plan.rst", category="Tables", labels={"table": "ensemble planner"}),
+    params:
+        max_variants=PLAN_MAX_VARIANTS,
+    conda:
+        CONDA_ENV
+    log:
+        f"{RESULTS}/logs/plan.log",
+    script:
+        "../scripts/plan.py"

@@ -1,6 +1,7 @@
 """Adapter: Lemma 5.1 on one method's measured per-member scores for one two-step kind (dropout
-or lora; tdacore.theory): its error moments about the naive ensemble of every available model,
-and predicted against resampled Delta for each (naive I, two-step K, D) of the grid."""
+or lora; tdacore.theory): its error moments about each reading of tau(Theta*) (the naive ensemble
+of every available model; the mean, from held-out models), and predicted against resampled Delta
+for each (naive I, two-step K, D) of the grid."""
 
 import json
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from tdacore.steplog import start_log
 from tdacore.store import atomic_path, read_attrs, read_h5, require_agreement
-from tdacore.theory import lemma_rows
+from tdacore.theory import REFERENCES, Layout, centre, joint_gram, lemma_rows
 from tdacore.trak import ensemble_scores, kernel
 
 log = start_log(snakemake.log[0])
@@ -26,13 +27,18 @@ def member_scores(path: str) -> np.ndarray:
 
 naive = np.stack([member_scores(path) for path in snakemake.input.naive])
 variants = np.stack([member_scores(path) for path in snakemake.input.variants]).reshape(p.groups, p.variants, *naive.shape[1:])
-reference = naive.mean(0)  # tau(Theta*): the naive ensemble of every available model
-moments, sem, rows = lemma_rows(naive, variants, reference, p.sizes, [tuple(point) for point in p.points], p.draws, p.seed)
-log.info("%s %s: moments %s (SEM %s), %d rows", p.method, p.kind, moments.as_dict(), sem.as_dict(), len(rows))
+gram = joint_gram(naive, variants)  # every member's scores, uncentred
+layout = Layout(len(naive), p.groups, p.variants)
+# "all": about the naive ensemble of every available model; "leave_out": about the mean
+centred = {"all": centre(gram, np.r_[np.full(len(naive), 1 / len(naive)), np.zeros(p.groups * p.variants)]), "leave_out": gram}
+references = {}
+for reference in REFERENCES:
+    moments, sem, rows = lemma_rows(centred[reference], layout, reference, p.sizes, [tuple(point) for point in p.points], p.draws, p.seed)
+    log.info("%s %s about %s: moments %s (SEM %s), %d rows", p.method, p.kind, reference, moments.as_dict(), sem.as_dict(), len(rows))
+    references[reference] = {"moments": moments.as_dict(), "moments_sem": sem.as_dict(), "rows": rows}
 record = {
     "method": p.method, "kind": p.kind, "models": len(naive), "groups": p.groups, "variants": p.variants,
-    "test_examples": int(reference.shape[0]), "reference": f"naive ensemble of all {len(naive)} models",
-    "moments": moments.as_dict(), "moments_sem": sem.as_dict(), "rows": rows,
+    "test_examples": int(naive.shape[1]), "references": references,
 }
 with atomic_path(snakemake.output[0]) as tmp, open(tmp, "w") as handle:
     json.dump(record, handle, indent=1)
