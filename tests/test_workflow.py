@@ -114,7 +114,7 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     report = run(TINY, "--report", "report.html")
     assert report.returncode == 0, report.stderr[-3000:]
     html = (workdir / "report.html").read_text()
-    for name in [f"{figure}.png" for figure in FIGURES] + ["lds.html", "costs.html", "relative_costs.html", "peak_memory.html"]:
+    for name in [f"{figure}.png" for figure in FIGURES] + ["lds.html", "costs.html", "relative_costs.html", "peak_memory.html", "lemma.html", "plan.html"]:
         assert name in html, name
 
     second = run(TINY, "--dry-run")
