@@ -1,4 +1,6 @@
-"""Exact Hessian-vector products of the mean training loss (torch.func forward-over-reverse)."""
+"""Exact curvature-vector products of the mean training loss (torch.func): the Hessian
+(forward-over-reverse) and the Gauss-Newton matrix J^T H_out J (J the Jacobian of the logits,
+H_out the Hessian of the loss in the logits)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 from torch import nn
-from torch.func import functional_call, grad, jvp, vmap
+from torch.func import functional_call, grad, jvp, vjp, vmap
 
 from tdacore.cg import MatVec
 from tdacore.grads import trainable_params
@@ -46,6 +48,35 @@ def damped_hvp(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: Loss
                 return jvp(lambda flat: grad(chunk_loss)(flat, xc, yc), (theta,), (u,))[1]
 
             out = out + (len(xc) / len(x)) * vmap(hvp, in_dims=1, out_dims=1)(v)
+        return out
+
+    return matvec
+
+
+def damped_gauss_newton_vp(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: LossFn, damping: float, chunk_size: int
+) -> MatVec:
+    """V -> (G + damping I) V for V of shape n_params x r, G = sum over chunks of
+    (|chunk| / n) J^T H_out J: J the Jacobian of the chunk's logits in the parameters, H_out the
+    Hessian of loss_fn in the logits (positive semi-definite for cross-entropy, so G is too)."""
+    theta, unflatten = flatten_params(model)
+
+    def matvec(v: torch.Tensor) -> torch.Tensor:
+        out = damping * v
+        for start in range(0, len(x), chunk_size):
+            xc, yc = x[start : start + chunk_size], y[start : start + chunk_size]
+
+            def logits(flat: torch.Tensor, xc=xc) -> torch.Tensor:
+                return functional_call(model, unflatten(flat), (xc,))
+
+            z, pullback = vjp(logits, theta)
+
+            def gvp(u: torch.Tensor, xc=xc, yc=yc, z=z, pullback=pullback) -> torch.Tensor:
+                ju = jvp(logits, (theta,), (u,))[1]
+                h_ju = jvp(lambda out: grad(loss_fn)(out, yc), (z,), (ju,))[1]
+                return pullback(h_ju)[0]
+
+            out = out + (len(xc) / len(x)) * vmap(gvp, in_dims=1, out_dims=1)(v)
         return out
 
     return matvec

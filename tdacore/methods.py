@@ -13,7 +13,7 @@ from torch import nn
 
 from tdacore.cg import CGResult, conjugate_gradient
 from tdacore.grads import per_sample_grads, trainable_params
-from tdacore.hessian import damped_hvp, flatten_params, smallest_eigenvalue
+from tdacore.hessian import damped_gauss_newton_vp, damped_hvp, flatten_params, smallest_eigenvalue
 from tdacore.outputs import CLASSIFICATION, ModelOutputs
 from tdacore.projection import IdentityProjector, project_grads
 
@@ -43,6 +43,15 @@ def influence(
     return result.solution.T @ g_train_loglik.T, result
 
 
+def lowest_hessian_eigenvalue(model: nn.Module, x: torch.Tensor, y: torch.Tensor, outputs: ModelOutputs, chunk_size: int, seed: int) -> float:
+    """lambda_min of the Hessian of the mean training loss at `model` (Lanczos from `seed`)."""
+    return smallest_eigenvalue(damped_hvp(model, x, y, outputs.loss, 0.0, chunk_size), flatten_params(model)[0], seed)
+
+
+GRADIENTS = ("margin", "loss")  # Grad-Dot / Grad-Cos: the model output's gradient, or the loss's
+CURVATURES = ("hessian", "gauss_newton")  # IF's H
+
+
 def score_matrix(
     method: str,
     model: nn.Module,
@@ -54,6 +63,8 @@ def score_matrix(
     chunk_size: int,
     damping: float = 0.0,
     shift_negative_curvature: bool = False,
+    curvature: str = "hessian",
+    gradient: str = "margin",
     rtol: float = 1e-4,
     max_iter: int = 100,
     seed: int = 0,
@@ -62,21 +73,29 @@ def score_matrix(
     """Scores (test x train) of one model (or dropout variant) by `method`, streaming the
     training gradients chunk by chunk; for IF also the CG residuals and iteration count.
 
-    IF solves with H + (damping + shift) I, where shift = max(0, -lambda_min(H)) when
-    `shift_negative_curvature` (lambda_min by Lanczos from `seed`), else 0.
+    IF solves with C + (damping + shift) I, C the Hessian of the training loss or its
+    Gauss-Newton matrix (`curvature`); shift = max(0, -lambda_min(H)) when
+    `shift_negative_curvature` and C is the Hessian (lambda_min by Lanczos from `seed`), else 0
+    (the Gauss-Newton matrix is positive semi-definite). One damping for every member of an
+    ensemble: shift_negative_curvature False with a damping above every member's -lambda_min.
+    Grad-Dot and Grad-Cos take `gradient`: "margin" (g_f on both sides, Appendix A) or "loss"
+    (the training loss's gradient on both sides, -g of log p_y: the two signs cancel).
     """
+    if gradient not in GRADIENTS or curvature not in CURVATURES:
+        raise ValueError(f"gradient must be one of {GRADIENTS} (got {gradient!r}), curvature one of {CURVATURES} (got {curvature!r})")
+    side = outputs.f if gradient == "margin" else outputs.train_side
     n_params = sum(p.numel() for p in trainable_params(model).values())
-    g_test = project_grads(model, x_test, y_test, IdentityProjector(n_params), chunk_size, outputs.f)
+    g_test = project_grads(model, x_test, y_test, IdentityProjector(n_params), chunk_size, outputs.f if method == "if" else side)
     info: dict[str, Any] = {}
     if method == "if":
         shift = 0.0
-        if shift_negative_curvature:
-            hessian = damped_hvp(model, x_train, y_train, outputs.loss, 0.0, chunk_size)
-            lowest = smallest_eigenvalue(hessian, flatten_params(model)[0], seed)
+        if shift_negative_curvature and curvature == "hessian":
+            lowest = lowest_hessian_eigenvalue(model, x_train, y_train, outputs, chunk_size, seed)
             shift = max(0.0, -lowest)
             info["hessian_min_eigenvalue"] = lowest
         info["damping_total"] = damping + shift
-        hvp = damped_hvp(model, x_train, y_train, outputs.loss, damping + shift, chunk_size)
+        matvec = damped_hvp if curvature == "hessian" else damped_gauss_newton_vp
+        hvp = matvec(model, x_train, y_train, outputs.loss, damping + shift, chunk_size)
         result = conjugate_gradient(hvp, g_test.T, rtol=rtol, max_iter=max_iter)
         info |= {
             "cg_iterations": result.iterations,
@@ -85,7 +104,7 @@ def score_matrix(
         }
         left, train_fn, pair = result.solution.T, outputs.train_side, grad_dot
     elif method in ("graddot", "gradcos"):
-        left, train_fn, pair = g_test, outputs.f, grad_dot if method == "graddot" else grad_cos
+        left, train_fn, pair = g_test, side, grad_dot if method == "graddot" else grad_cos
     else:
         raise ValueError(f"unknown method '{method}' (known: if, graddot, gradcos)")
     scores = np.empty((len(x_test), len(x_train)), dtype=np.float32)

@@ -34,13 +34,14 @@ rule member_scores:
     output:
         member_path("member_scores"),
     wildcard_constraints:
-        method="if|graddot|gradcos",
+        method=SCORED_METHODS,
         variant=r"d\d+",
     params:
         seed=config["seed"],
         device=config["device"],
         chunk_size=config["trak"]["chunk_size"],
-        influence=config["influence"],
+        algorithm=lambda wildcards: ALGORITHM[wildcards.method],
+        choices=lambda wildcards: method_choices(wildcards.method),
         test_examples=lambda wildcards: test_examples(wildcards.method),
     threads: config["threads"]
     resources:
@@ -62,7 +63,7 @@ rule attribute_mean:
     output:
         f"{RESULTS}/scores/{{method}}/{{ensemble}}/{{point}}.h5",
     wildcard_constraints:
-        method="if|graddot|gradcos",
+        method=SCORED_METHODS,
     params:
         epochs=checkpoint_epochs,
     threads: config["threads"]

@@ -23,8 +23,21 @@ TDACORE = Path(workflow.basedir).parent / "tdacore"
 CONDA_ENV = "../../environment.yaml"  # python 3.11 + tdacore, for --software-deployment-method conda
 METHODS = config["methods"]
 PER_METHOD = config.get("per_method") or {}
-for _method in PER_METHOD:
-    if _method not in METHODS:
+# A method name is a method (trak, if, graddot, gradcos) or a reading of one, named in per_method
+# with `method:` and its choices (gradient; curvature, influence): results, tables and figures
+# keep readings apart by name, and they share data, models and ground truth.
+ALGORITHM = {name: PER_METHOD.get(name, {}).get("method", name) for name in METHODS}
+for _name, _algorithm in ALGORITHM.items():
+    if _algorithm not in ("trak", "if", "graddot", "gradcos"):
+        raise ValueError(f"methods: '{_name}' is neither a method (trak, if, graddot, gradcos) nor named in per_method with `method:`")
+    if _algorithm == "trak" and _name != "trak":
+        raise ValueError(f"per_method.{_name}: TRAK has no readings to choose (its features are shared by name)")
+    _choices = {"graddot": {"gradient"}, "gradcos": {"gradient"}, "if": {"curvature", "influence"}}.get(_algorithm, set())
+    _foreign = {"gradient", "curvature", "influence"} & set(PER_METHOD.get(_name, {})) - _choices
+    if _foreign:
+        raise ValueError(f"per_method.{_name}: {sorted(_foreign)} do not apply to {_algorithm}")
+for _method in PER_METHOD:  # a base method's entry that is not run (e.g. an overlay's base config's) is ignored
+    if _method not in METHODS and _method not in ("trak", "if", "graddot", "gradcos"):
         raise ValueError(f"per_method.{_method}: '{_method}' is not in methods {METHODS}")
     if PER_METHOD[_method].get("test_examples", 0) > config["data"]["n_test"]:
         raise ValueError(
@@ -41,7 +54,7 @@ if CHECKPOINTS != sorted(set(CHECKPOINTS)) or CHECKPOINTS[-1] != config["train"]
 ENSEMBLE_CONFIGS = {method: PER_METHOD.get(method, {}).get("ensembles", config["ensembles"]) for method in METHODS}
 for _method, _ensembles in ENSEMBLE_CONFIGS.items():
     for _kind in TRAK_ONLY:
-        if _method != "trak" and _kind in _ensembles:
+        if ALGORITHM[_method] != "trak" and _kind in _ensembles:
             _where = f"per_method.{_method}.ensembles" if "ensembles" in PER_METHOD.get(_method, {}) else "ensembles"
             raise ValueError(
                 f"{_where}.{_kind}: the {_kind} ensemble exists for TRAK only, but {_method} would use it "
@@ -83,6 +96,10 @@ wildcard_constraints:
     kind="dropout|lora",
 
 
+# The names whose scores are per-member score files (IF, Grad-Dot, Grad-Cos and their readings).
+SCORED_METHODS = "|".join(name for name in METHODS if ALGORITHM[name] != "trak") or "none"
+
+
 # What every per-member job (featurize, forward_q, member_scores, ...) runs to load and vary a member.
 MEMBER_SOURCES = ("members", "ensemble", "data", "models", "outputs", "grads", "variants", "seeds", "store", "runtime", "steplog")
 
@@ -119,7 +136,7 @@ def member_path(step, kind="file", member=None, method="{method}"):
 def member_jobs(method, point):
     """(step, member) of every per-member job a grid point needs, i.e. its members' features or
     scores, and for the forward-only kinds the Q of its masked passes."""
-    if method != "trak":
+    if ALGORITHM[method] != "trak":
         return [("member_scores", m) for m in point.members()]
     jobs = [("featurize_projections" if m.projection_only else "featurize", m) for m in point.members()]
     if point.ensemble in FORWARD_ONLY:
@@ -177,6 +194,15 @@ def point_files(kind):
     """Every grid point's file of `kind` (lds: .json, scores: .h5), method by method."""
     suffix = ".json" if kind == "lds" else ".h5"
     return [f"{RESULTS}/{kind}/{method}/{point.ensemble}/{point.name}{suffix}" for method in METHODS for point in GRIDS[method]]
+
+
+def method_choices(method):
+    """The choices a member_scores job of `method` runs with: IF's settings (influence, with the
+    reading's overrides) and curvature; Grad-Dot's and Grad-Cos's gradient."""
+    mine = PER_METHOD.get(method, {})
+    if ALGORITHM[method] == "if":
+        return {**config["influence"], **mine.get("influence", {}), "curvature": mine.get("curvature", "hessian")}
+    return {"gradient": mine.get("gradient", "margin")}
 
 
 def test_examples(method):

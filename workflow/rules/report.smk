@@ -78,6 +78,7 @@ rule variance_decomposition:
         f"{RESULTS}/theory/{{method}}/{{kind}}.json",
     params:
         method=lambda wildcards: wildcards.method,
+        algorithm=lambda wildcards: ALGORITHM[wildcards.method],
         kind=lambda wildcards: wildcards.kind,
         groups=lambda wildcards: THEORY[wildcards.method, wildcards.kind]["groups"],
         variants=lambda wildcards: THEORY[wildcards.method, wildcards.kind]["variants"],

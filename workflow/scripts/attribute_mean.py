@@ -26,6 +26,7 @@ write_h5(
     {"scores": scores.astype("float32")},
     {
         "method": first["method"],
+        "reading": first["reading"],
         **provenance,
         "member_files": paths,
         "config_hash": first["config_hash"],

@@ -11,11 +11,11 @@ from tdacore.store import content_hash, write_h5
 
 log = configure(snakemake.threads, snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
-method = w.method
+method = p.algorithm  # w.method names the method or a reading of it (per_method)
 device = resolve_device(p.device)
 m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_examples, parse_member(w.model, w.variant), p.seed)
-settings = p.influence if method == "if" else {}  # what all members of a grid point share
-options = {**settings, "seed": m.seed_for("lanczos")} if method == "if" else {}
+settings = dict(p.choices)  # what all members of a grid point share: IF's settings and curvature, the gradient
+options = {**settings, "seed": m.seed_for("lanczos")} if method == "if" else settings
 reset_peak_memory(device)
 start = time.perf_counter()
 with m.variant() as variant:
@@ -33,6 +33,8 @@ write_h5(
     {"scores": scores},
     {
         "method": method,
+        "reading": w.method,
+        **settings,
         **m.provenance(),
         "config_hash": content_hash([settings, p.seed]),
         **({"lanczos_seed": options["seed"]} if method == "if" else {}),

@@ -19,7 +19,7 @@ require_agreement({path: read_attrs(path) for path in [*snakemake.input.naive, *
 
 def member_scores(path: str) -> np.ndarray:
     """A member's own scores: TRAK's Eq. 2 with its own kernel and Q; other methods' stored scores."""
-    if p.method != "trak":
+    if p.algorithm != "trak":
         return read_h5(path, ["scores"])[0]["scores"].astype(np.float64)
     arrays, _ = read_h5(path, ["phi_train", "phi_test", "q_train"])
     return ensemble_scores([kernel(arrays["phi_train"], arrays["phi_test"], p.ridge)], [arrays["q_train"]])
