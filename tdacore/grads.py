@@ -31,7 +31,7 @@ def per_sample_grads(
         logits = functional_call(model, p, (xi.unsqueeze(0),)).squeeze(0)
         return output_fn(logits, yi)
 
-    grad_fn = vmap(grad(output), in_dims=(None, 0, 0))
+    grad_fn = vmap(grad(output), in_dims=(None, 0, 0), randomness="different")  # per-example dropout masks, if any
     for start in range(0, len(x), chunk_size):
         rows = slice(start, min(start + chunk_size, len(x)))
         grads = grad_fn(params, x[rows], y[rows])

@@ -18,7 +18,7 @@ from tdacore.lora import load_model_or_adapter
 from tdacore.outputs import ModelOutputs, outputs_for
 from tdacore.seeds import derive_seed
 from tdacore.store import file_hash, require_agreement
-from tdacore.variants import Masks, mask_seed, masked, pass_masks
+from tdacore.variants import MASK_MODES, Masks, fresh_masks, mask_seed, masked, pass_masks
 
 
 # What an adapter member's files record of its base model (tdacore.ensemble.point_provenance).
@@ -41,6 +41,7 @@ class TrainedMember:
     x_test: torch.Tensor
     y_test: torch.Tensor
     seed: int
+    mask_mode: str = "fixed"  # tdacore.variants.MASK_MODES
 
     @property
     def outputs(self) -> ModelOutputs:
@@ -64,7 +65,13 @@ class TrainedMember:
 
     @contextmanager
     def variant(self) -> Iterator[nn.Module]:
-        """The model as this member: in eval mode, with the member's masks applied."""
+        """The model as this member: in eval mode, with the member's fixed masks applied, or (mask
+        mode per_example) with fresh masks for every example from the pass's seed."""
+        m = self.member
+        if m.masked and self.mask_mode == "per_example":
+            with fresh_masks(self.model, mask_seed(self.seed, m.model, m.dropout_pass, m.epoch)) as model:
+                yield model
+            return
         with masked(self.model, self.masks()) as model:
             yield model
 
@@ -81,6 +88,7 @@ class TrainedMember:
             "epoch": self.meta["epochs_trained"],
             "dropout_pass": m.dropout_pass,
             "mask_applied": m.masked,
+            "mask_mode": self.mask_mode if m.masked else "none",
             "mask_seed": mask_seed(self.seed, m.model, m.dropout_pass, m.epoch) if m.masked else -1,
             "adapter": -1 if m.adapter is None else m.adapter,
             "model_output": self.outputs.name,
@@ -102,13 +110,17 @@ def load_trained(
     test_examples: int | None = None,
     member: Member | None = None,
     seed: int = 0,
+    mask_mode: str = "fixed",
 ) -> TrainedMember:
     """The model at `model_path` as `member` (default: its unmasked pass 0) and the data set at
     `data_path`, refusing a model trained elsewhere; `seed` is the experiment seed.
 
     test_examples: keep only the first n test examples (the split is random, so they are a random
-    sample; the LDS is then the mean over those); None keeps all.
+    sample; the LDS is then the mean over those); None keeps all. mask_mode: how a dropout pass
+    draws its masks (tdacore.variants).
     """
+    if mask_mode not in MASK_MODES:
+        raise ValueError(f"mask_mode must be one of {MASK_MODES}, got {mask_mode!r}")
     data, data_attrs = read_dataset(data_path)
     if test_examples is not None and not 1 <= test_examples <= len(data.y_test):
         raise ValueError(f"test_examples = {test_examples}, but {data_path} holds {len(data.y_test)} test examples")
@@ -117,4 +129,4 @@ def load_trained(
     test = slice(None, test_examples)
     arrays = (data.x_train, data.y_train, data.x_test[test], data.y_test[test])
     tensors = (torch.as_tensor(a, device=device) for a in arrays)
-    return TrainedMember(member or Member(meta["index"]), model, str(model_path), file_hash(model_path), meta, data_attrs, *tensors, seed)
+    return TrainedMember(member or Member(meta["index"]), model, str(model_path), file_hash(model_path), meta, data_attrs, *tensors, seed, mask_mode)

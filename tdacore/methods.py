@@ -16,6 +16,7 @@ from tdacore.grads import per_sample_grads, trainable_params
 from tdacore.hessian import damped_gauss_newton_vp, damped_hvp, flatten_params, smallest_eigenvalue
 from tdacore.outputs import CLASSIFICATION, ModelOutputs
 from tdacore.projection import IdentityProjector, project_grads
+from tdacore.variants import dropout_off
 
 
 def grad_dot(g_test: torch.Tensor, g_train: torch.Tensor) -> torch.Tensor:
@@ -76,7 +77,8 @@ def score_matrix(
     IF solves with C + (damping + shift) I, C the Hessian of the training loss or its
     Gauss-Newton matrix (`curvature`); shift = max(0, -lambda_min(H)) when
     `shift_negative_curvature` and C is the Hessian (lambda_min by Lanczos from `seed`), else 0
-    (the Gauss-Newton matrix is positive semi-definite). One damping for every member of an
+    (the Gauss-Newton matrix is positive semi-definite); with dropout sites in eval mode (fixed
+    masks act through hooks and stay; per-example masks are off for it). One damping for every member of an
     ensemble: shift_negative_curvature False with a damping above every member's -lambda_min.
     Grad-Dot and Grad-Cos take `gradient`: "margin" (g_f on both sides, Appendix A) or "loss"
     (the training loss's gradient on both sides, -g of log p_y: the two signs cancel).
@@ -89,14 +91,15 @@ def score_matrix(
     info: dict[str, Any] = {}
     if method == "if":
         shift = 0.0
-        if shift_negative_curvature and curvature == "hessian":
-            lowest = lowest_hessian_eigenvalue(model, x_train, y_train, outputs, chunk_size, seed)
-            shift = max(0.0, -lowest)
-            info["hessian_min_eigenvalue"] = lowest
-        info["damping_total"] = damping + shift
-        matvec = damped_hvp if curvature == "hessian" else damped_gauss_newton_vp
-        hvp = matvec(model, x_train, y_train, outputs.loss, damping + shift, chunk_size)
-        result = conjugate_gradient(hvp, g_test.T, rtol=rtol, max_iter=max_iter)
+        with dropout_off(model):  # per-example masks: the curvature is the unmasked model's
+            if shift_negative_curvature and curvature == "hessian":
+                lowest = lowest_hessian_eigenvalue(model, x_train, y_train, outputs, chunk_size, seed)
+                shift = max(0.0, -lowest)
+                info["hessian_min_eigenvalue"] = lowest
+            info["damping_total"] = damping + shift
+            matvec = damped_hvp if curvature == "hessian" else damped_gauss_newton_vp
+            hvp = matvec(model, x_train, y_train, outputs.loss, damping + shift, chunk_size)
+            result = conjugate_gradient(hvp, g_test.T, rtol=rtol, max_iter=max_iter)
         info |= {
             "cg_iterations": result.iterations,
             "cg_converged": result.converged,

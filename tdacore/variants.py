@@ -1,9 +1,11 @@
 """Dropout-masked variants of a trained model (Section 3.3, DESIGN.md).
 
-Pass d >= 1 of a model is a fixed function: one seeded keep-mask per dropout site, shared by
-every example, train and test, scaled by 1 / (1 - p) as in training. Pass 0 is the model in
-eval mode (no mask). Masks are applied by forward hooks, so the model itself is untouched and
-any architecture whose dropout sites are `nn.Dropout` works.
+Pass d >= 1 of a model is, by default ("fixed"), a fixed function: one seeded keep-mask per
+dropout site, shared by every example, train and test, scaled by 1 / (1 - p) as in training.
+Pass 0 is the model in eval mode (no mask). Masks are applied by forward hooks, so the model
+itself is untouched and any architecture whose dropout sites are `nn.Dropout` works. The other
+reading ("per_example"): dropout in train mode, a fresh mask for every example and every call,
+drawn from torch's generator seeded by the pass (`fresh_masks`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from torch import nn
 from tdacore.seeds import derive_seed, torch_generator
 
 Masks = dict[str, torch.Tensor]
+MASK_MODES = ("fixed", "per_example")
 
 
 def dropout_sites(model: nn.Module) -> dict[str, nn.Dropout]:
@@ -90,3 +93,36 @@ def masked(model: nn.Module, masks: Masks | None) -> Iterator[nn.Module]:
     finally:
         for handle in handles:
             handle.remove()
+
+
+@contextmanager
+def fresh_masks(model: nn.Module, seed: int) -> Iterator[nn.Module]:
+    """The model in eval mode but for its dropout sites, which draw a fresh mask for every example
+    and every call from torch's generator seeded with `seed` (its state is restored afterwards;
+    per-sample gradients draw one per example: tdacore.grads uses vmap randomness="different")."""
+    sites = dropout_sites(model)
+    if not sites:
+        raise ValueError(f"{type(model).__name__} has no nn.Dropout site: it has no dropout variants")
+    model.eval()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for site in sites.values():
+            site.train()
+        try:
+            yield model
+        finally:
+            model.eval()
+
+
+@contextmanager
+def dropout_off(model: nn.Module) -> Iterator[nn.Module]:
+    """Every dropout site in eval mode inside the block, as it was afterwards (e.g. IF's curvature
+    under per-example masks: a random operator has no conjugate-gradient solution)."""
+    training = [site for site in dropout_sites(model).values() if site.training]
+    for site in training:
+        site.eval()
+    try:
+        yield model
+    finally:
+        for site in training:
+            site.train()

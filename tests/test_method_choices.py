@@ -15,7 +15,7 @@ from tdacore.hessian import damped_gauss_newton_vp, flatten_params
 from tdacore.methods import lowest_hessian_eigenvalue, score_matrix
 from tdacore.outputs import CLASSIFICATION, log_likelihood, margin
 from tdacore.outputs import mean_cross_entropy as mean_ce
-from tdacore.variants import masked, sample_masks
+from tdacore.variants import fresh_masks, masked, sample_masks
 
 
 def _mlp_and_data(seed: int = 0):
@@ -91,3 +91,39 @@ def test_a_variant_needs_its_own_shift_the_unmasked_models_is_not_enough():
         # one damping above every member's -lambda_min serves them all
         _, uniform = score_matrix("if", variant, x_train, y_train, x_test, y_test, damping=0.01 - own["hessian_min_eigenvalue"], **common)
     assert uniform["cg_converged"]
+
+
+def test_per_example_masks_differ_between_identical_examples_and_repeat_with_the_seed():
+    model, x_train, y_train, _, _ = _mlp_and_data(4)
+    twins, labels = x_train[:1].repeat(2, 1), y_train[:1].repeat(2)
+
+    def grads(seed: int) -> torch.Tensor:
+        with fresh_masks(model, seed) as variant:
+            return torch.cat([torch.cat(b, 1) for _, b in per_sample_grads(variant, twins, labels, margin, chunk_size=2)])
+
+    first = grads(7)
+    assert not torch.allclose(first[0], first[1])  # one batch, two identical inputs, two masks
+    torch.testing.assert_close(grads(7), first)  # the same seed: the same masks
+    assert not torch.allclose(grads(8), first)
+    assert not any(site.training for site in model.modules())  # eval mode again afterwards
+
+
+def test_the_mean_of_many_per_example_masked_activations_is_the_unmasked_activation():
+    p, n = 0.3, 20000
+    model = nn.Sequential(nn.Dropout(p)).double()
+    x = torch.linspace(-1.0, 2.0, 5, dtype=torch.float64)
+    with fresh_masks(model, 0) as variant, torch.no_grad():
+        out = variant(x.repeat(n, 1))
+    sem = x.abs() * np.sqrt(p / (1 - p) / n)  # each activation: x / (1 - p) with probability 1 - p
+    assert ((out.mean(0) - x).abs() <= 4 * sem + 1e-12).all()
+    assert (out[:, 1] == 0).any() and ((out[:, 1] - x[1] / (1 - p)).abs() < 1e-12).any()
+
+
+def test_if_under_per_example_masks_takes_the_unmasked_curvature():
+    model, x_train, y_train, x_test, y_test = _mlp_and_data(2)
+    common = dict(chunk_size=8, damping=0.01, shift_negative_curvature=True, rtol=1e-6, max_iter=300, seed=3)
+    lowest = lowest_hessian_eigenvalue(model, x_train, y_train, CLASSIFICATION, chunk_size=8, seed=3)
+    with fresh_masks(model, 11) as variant:
+        _, info = score_matrix("if", variant, x_train, y_train, x_test, y_test, **common)
+        assert all(site.training for site in variant.modules() if isinstance(site, nn.Dropout))  # restored after the solve
+    assert info["hessian_min_eigenvalue"] == pytest.approx(lowest, rel=1e-6) and info["cg_converged"]

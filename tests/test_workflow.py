@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,7 @@ TINY = {
     "model": {"name": "mlp", "hidden": [32, 16], "dropout": 0.1},
     "train": {"epochs": 3, "lr": 0.01, "momentum": 0.9, "batch_size": 64, "base_fraction": 0.5, "checkpoints": [1, 2, 3]},
     "lds": {"num_subsets": 6, "alpha": 0.5},
-    "methods": ["trak", "if", "graddot", "gradcos"],
+    "methods": ["trak", "if", "graddot", "gradcos", "graddot_alt"],
     "influence": {"damping": 0.1, "shift_negative_curvature": True, "rtol": 1e-3, "max_iter": 50},
     "trak": {"projection": {"kind": "gaussian", "dim": 64}, "ridge": 0.0, "chunk_size": 100},
     "ensembles": {
@@ -46,6 +47,12 @@ TINY = {
         "if": {"test_examples": 15, "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1], "D": [2]}}},
         "graddot": {"ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}, "checkpoints": {"I": [1], "C": [2], "D": [0]}}},
         "gradcos": {"ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}}},
+        # a reading of Grad-Dot with every other choice of issue 10: loss gradients, base models on
+        # all the data, a fresh dropout mask per example
+        "graddot_alt": {
+            "method": "graddot", "gradient": "loss", "base_fraction": 1.0, "dropout_masks": "per_example",
+            "ensembles": {"naive": {"I": [1]}, "dropout": {"I": [1], "D": [2]}},
+        },
     },
 }
 SHARED = {("naive", 1, 0, 0), ("naive", 2, 0, 0), ("dropout", 1, 2, 0), ("dropout", 2, 2, 0)}
@@ -55,7 +62,9 @@ POINTS = {
     "if": {("naive", 1, 0, 0), ("naive", 2, 0, 0), ("dropout", 1, 2, 0)},
     "graddot": SHARED | {("checkpoints", 1, 0, 2)},
     "gradcos": SHARED,
+    "graddot_alt": {("naive", 1, 0, 0), ("dropout", 1, 2, 0)},
 }
+TWO_STEP_METHODS = ["trak", "if", "graddot", "gradcos"]  # with naive I >= 2: Section 5 and the planner
 FINAL_RULES = {"lds_table", "cost_tables", "plan", "figure", "all"}  # the planner reads the cost table
 THEORY_RULES = {"variance_decomposition", "lemma_table"}
 FIGURES = ["lds_vs_I", "lds_vs_cost", "forward_only", "checkpoints", "lemma"]
@@ -95,11 +104,12 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
         assert (results / f"figures/{figure}.png").stat().st_size > 1000
     assert not list((workdir / "results").rglob("*.part"))
     _check_members(results)
+    _check_reading(results)
     _check_costs(results, rows)
     # Lemma 5.1 on every method's per-member scores (Dropout: I = 2 models, K = 2 x D = 2 passes
     # for TRAK, Grad-Dot, Grad-Cos; K = 1 for IF); predicted and measured errors finite
     lemma = read_tsv(results / "tables/lemma.tsv")
-    assert {(r["method"], r["kind"]) for r in lemma} == {(m, "dropout") for m in POINTS}
+    assert {(r["method"], r["kind"]) for r in lemma} == {(m, "dropout") for m in TWO_STEP_METHODS}
     about_all = [r for r in lemma if r["reference"] == "all"]
     assert len(about_all) == len(lemma) / 2 and all(math.isfinite(r["delta"]) and math.isfinite(r["delta_measured"]) for r in about_all)
     # two models are too few for a leave-out reference (it needs two outside each judged member)
@@ -107,7 +117,7 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     # the planner: every method's naive sizes by both costs, from the moments about all models
     plan = read_tsv(results / "tables/plan.tsv")
     assert sorted((r["method"], r["I"], r["by"]) for r in plan) == sorted(
-        (m, i, by) for m in POINTS for i in (1, 2) for by in ("serving", "training")
+        (m, i, by) for m in TWO_STEP_METHODS for i in (1, 2) for by in ("serving", "training")
     )
     assert {r["moments_about"] for r in plan} == {"all"} and all(-1 <= r["spearman_error_lds"] <= 1 for r in plan)
 
@@ -161,19 +171,30 @@ def _check_members(results: Path) -> None:
     np.testing.assert_array_equal(read_h5(results / "features/0/p1.h5")[0]["q_train"], read_h5(results / "features/0/d0.h5")[0]["q_train"])
 
 
+def _check_reading(results: Path) -> None:
+    """A reading's choices reach its member files and its scores, which differ from the method's."""
+    d0, d1 = (read_attrs(results / f"member_scores/graddot_alt/0/{v}.h5") for v in ("d0", "d1"))
+    assert (d1["method"], d1["reading"], d1["gradient"], d1["mask_mode"], d0["mask_mode"]) == ("graddot", "graddot_alt", "loss", "per_example", "none")
+    assert d1["model_file"].endswith("models/base-f1/0.pt") and len(torch.load(results.parents[1] / d1["model_file"], weights_only=False)["meta"]["subset"]) == 300
+    plain = read_attrs(results / "member_scores/graddot/0/d1.h5")
+    assert (plain["gradient"], plain["mask_mode"], plain["config_hash"] != d1["config_hash"]) == ("margin", "fixed", True)
+    assert read_attrs(results / "scores/graddot_alt/dropout/I1-D2.h5")["reading"] == "graddot_alt"
+
+
 def _check_costs(results: Path, lds_rows: list[dict]) -> None:
     """The cost table: one row per grid point, space = the models' own parameter counts, a
     Dropout Ensemble costs the training of its I models, no NaN."""
     rows = read_tsv(results / "tables/costs.tsv")
     key = lambda r: (r["method"], r["ensemble"], r["I"], r["D"], r["C"])  # noqa: E731
     assert sorted(map(key, rows)) == sorted(map(key, lds_rows))
-    models = {p.stem: torch.load(p, weights_only=False)["meta"] for p in (results / "models/base").iterdir()}
+    models = {str(p.relative_to(results.parents[1])): torch.load(p, weights_only=False)["meta"] for p in results.glob("models/base*/*.pt")}
     for row in rows:
         assert all(isinstance(v, str) or math.isfinite(v) for v in row.values()), row
         attrs = read_attrs(results / f"scores/{row['method']}/{row['ensemble']}/{_point_name(row)}.h5")
-        files = {Path(a).stem for a in _member_model_files(results, attrs)}
+        files = set(_member_model_files(results, attrs))
         assert row["space_params"] == sum(models[f]["n_params"] for f in files)
-        assert row["training_seconds"] == pytest.approx(sum(models[str(i)]["train_seconds"] for i in range(row["I"])), rel=1e-5)
+        runs = Path(next(iter(files))).parent  # the final models of the runs the members come from
+        assert row["training_seconds"] == pytest.approx(sum(models[str(runs / f"{i}.pt")]["train_seconds"] for i in range(row["I"])), rel=1e-5)
     by_key = {key(r): r for r in rows}
     for (method, ensemble, i, d, c), row in by_key.items():
         if ensemble in ("dropout", "forward_only", "projection_only"):
@@ -296,6 +317,26 @@ def test_a_configfile_replaces_the_default_config():
     members = max(naive["I"]) + max(dropout["I"]) * max(dropout["D"])
     per_member_methods = [m for m in paper["methods"] if m != "trak"]
     assert planned_jobs(plan.stdout + plan.stderr)["member_scores"] == len(per_member_methods) * members
+
+
+def test_a_method_with_its_own_base_fraction_plans_its_own_base_models(tmp_path: Path):
+    # Appendix A states half subsets for TRAK only: IF on models trained on all the data, TRAK on halves.
+    config = yaml.safe_load(yaml.safe_dump(TINY))
+    config["per_method"]["if"]["base_fraction"] = 1.0
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", "config.yaml", "-n"]
+    plan = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    jobs = [dict(re.findall(r"^    (input|output|wildcards): (.*)$", block, re.M)) for block in re.split(r"\n(?=(?:local)?rule )", plan.stdout)]
+    trained = {job["output"].split(", ")[0] for job in jobs if job.get("output", "").startswith("results/tiny/models/base")}
+    assert trained == {f"results/tiny/models/base/{i}.pt" for i in (0, 1)} | {f"results/tiny/models/base-f1/{i}.pt" for i in (0, 1)}
+    members = [job for job in jobs if "/member_scores/" in job.get("output", "") or "/features/" in job.get("output", "")]
+    assert members
+    for job in members:  # results/tiny/member_scores/{method}/... or results/tiny/features/...
+        parts = job["output"].split("/")
+        on_all_data = parts[2] == "member_scores" and parts[3] in ("if", "graddot_alt")  # TINY's graddot_alt: also 1.0
+        model = re.search(r"results/tiny/models/base[^,]*\.pt", job["input"]).group(0)
+        assert model.startswith("results/tiny/models/base-f1/" if on_all_data else "results/tiny/models/base/"), job
 
 
 def test_the_paper_maestro_config_plans_its_download_adapters_and_members():

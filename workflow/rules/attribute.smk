@@ -42,6 +42,7 @@ rule member_scores:
         chunk_size=config["trak"]["chunk_size"],
         algorithm=lambda wildcards: ALGORITHM[wildcards.method],
         choices=lambda wildcards: method_choices(wildcards.method),
+        mask_mode=lambda wildcards: mask_mode(wildcards.method),
         test_examples=lambda wildcards: test_examples(wildcards.method),
     threads: config["threads"]
     resources:

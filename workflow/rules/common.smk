@@ -32,8 +32,10 @@ for _name, _algorithm in ALGORITHM.items():
         raise ValueError(f"methods: '{_name}' is neither a method (trak, if, graddot, gradcos) nor named in per_method with `method:`")
     if _algorithm == "trak" and _name != "trak":
         raise ValueError(f"per_method.{_name}: TRAK has no readings to choose (its features are shared by name)")
-    _choices = {"graddot": {"gradient"}, "gradcos": {"gradient"}, "if": {"curvature", "influence"}}.get(_algorithm, set())
-    _foreign = {"gradient", "curvature", "influence"} & set(PER_METHOD.get(_name, {})) - _choices
+    _choices = {"graddot": {"gradient"}, "gradcos": {"gradient"}, "if": {"curvature", "influence"}}.get(_algorithm, set()) | {"base_fraction", "dropout_masks"}
+    _foreign = {"gradient", "curvature", "influence", "base_fraction", "dropout_masks"} & set(PER_METHOD.get(_name, {})) - _choices
+    if _algorithm == "trak":  # TRAK's are the global train.base_fraction and dropout_masks
+        _foreign = _foreign | ({"base_fraction", "dropout_masks"} & set(PER_METHOD.get(_name, {})))
     if _foreign:
         raise ValueError(f"per_method.{_name}: {sorted(_foreign)} do not apply to {_algorithm}")
 for _method in PER_METHOD:  # a base method's entry that is not run (e.g. an overlay's base config's) is ignored
@@ -61,6 +63,9 @@ for _method, _ensembles in ENSEMBLE_CONFIGS.items():
                 f"(give {_method} its own grid in per_method.{_method}.ensembles)"
             )
 GRIDS = {method: grid(ensembles, CHECKPOINTS) for method, ensembles in ENSEMBLE_CONFIGS.items()}
+for _method, _points in GRIDS.items():
+    if "base_fraction" in PER_METHOD.get(_method, {}) and {"checkpoints", "lora"} & {point.ensemble for point in _points}:
+        raise ValueError(f"per_method.{_method}.base_fraction: its own base models have no checkpoints or adapters (drop those grids)")
 # The setting: classification (margin) or sequences (log-likelihood of events; tdacore.outputs).
 # Sequences: attribution and the LDS ground truth read the data set with each prompt's generated event.
 TASK = TASKS[config["data"]["source"]]
@@ -94,6 +99,7 @@ wildcard_constraints:
     point=r"I\d+(-C\d+|-L\d+)?(-D\d+)?",
     method="|".join(METHODS),
     kind="dropout|lora",
+    fraction=r"[0-9.]+(e-?[0-9]+)?",
 
 
 # The names whose scores are per-member score files (IF, Grad-Dot, Grad-Cos and their readings).
@@ -154,12 +160,25 @@ def lora_base(wildcards):
     return base_model_file(wildcards.i, LORA["base_epoch"])
 
 
+def base_fraction(method):
+    """The fraction of the training set `method`'s base models train on: per_method.<name>.
+    base_fraction, else train.base_fraction (TRAK's: Appendix A)."""
+    return PER_METHOD.get(method, {}).get("base_fraction", config["train"]["base_fraction"])
+
+
+def base_model_dir(method):
+    """Where `method`'s base models are: models/base at train.base_fraction, models/base-f{f}
+    at another fraction f (trained by train_base_at_fraction), so that both coexist."""
+    fraction = base_fraction(method)
+    return f"{RESULTS}/models/base" if fraction == config["train"]["base_fraction"] else f"{RESULTS}/models/base-f{fraction:g}"
+
+
 def member_model(wildcards):
-    """A per-member job's model file: base model i (or its checkpoint), or adapter l of model i
-    with the base model it adapts (which the job reads through the adapter)."""
+    """A per-member job's model file: base model i (or its checkpoint) at its method's base
+    fraction, or adapter l of model i with the base model it adapts (read through the adapter)."""
     member = parse_member(wildcards.model, "d0")
     if member.adapter is None:
-        return {"model": f"{RESULTS}/models/base/{wildcards.model}.pt"}
+        return {"model": f"{base_model_dir(wildcards.get('method', 'trak'))}/{wildcards.model}.pt"}
     return {"model": f"{RESULTS}/models/lora/{member.model}/{member.adapter}.pt", "base": base_model_file(member.model, LORA["base_epoch"])}
 
 
@@ -203,6 +222,12 @@ def method_choices(method):
     if ALGORITHM[method] == "if":
         return {**config["influence"], **mine.get("influence", {}), "curvature": mine.get("curvature", "hessian")}
     return {"gradient": mine.get("gradient", "margin")}
+
+
+def mask_mode(method):
+    """How `method`'s dropout passes draw their masks (tdacore.variants): per_method.<name>.
+    dropout_masks, else dropout_masks (default fixed: one mask per pass for every example)."""
+    return PER_METHOD.get(method, {}).get("dropout_masks", config.get("dropout_masks", "fixed"))
 
 
 def test_examples(method):

@@ -15,6 +15,7 @@ rule featurize:
         variant=r"d\d+",
     params:
         seed=config["seed"],
+        mask_mode=mask_mode("trak"),
         device=config["device"],
         projection=config["trak"]["projection"],
         chunk_size=config["trak"]["chunk_size"],
@@ -43,6 +44,7 @@ if PROJECTION_PASSES:
             [member_path("featurize_projections").replace("{variant}", f"p{d}") for d in range(1, PROJECTION_PASSES + 1)],
         params:
             seed=config["seed"],
+            mask_mode=mask_mode("trak"),
             device=config["device"],
             projection=config["trak"]["projection"],
             chunk_size=config["trak"]["chunk_size"],
@@ -71,6 +73,7 @@ rule forward_q:
         variant=r"d[1-9]\d*",
     params:
         seed=config["seed"],
+        mask_mode=mask_mode("trak"),
         device=config["device"],
         chunk_size=config["trak"]["chunk_size"],
         test_examples=test_examples("trak"),

@@ -32,6 +32,24 @@ rule train_base:
         "../scripts/train_model.py"
 
 
+# Base model i at another fraction of the training set than train.base_fraction (a method's
+# per_method.<name>.base_fraction): the same seeds, so it differs from models/base/{i}.pt by its data.
+use rule train_base as train_base_at_fraction with:
+    output:
+        model=f"{RESULTS}/models/base-f{{fraction}}/{{i}}.pt",
+    params:
+        role="base",
+        seed=config["seed"],
+        device=config["device"],
+        model=config["model"],
+        train=OPTIMISER,
+        fraction=lambda wildcards: float(wildcards.fraction),
+    log:
+        f"{RESULTS}/logs/train_base/f{{fraction}}/{{i}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_base/f{{fraction}}/{{i}}.tsv"
+
+
 rule retrain_subset:
     input:
         data=f"{RESULTS}/data/dataset.h5",

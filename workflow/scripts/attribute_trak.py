@@ -16,6 +16,7 @@ attrs = {path: read_attrs(path) for path in paths}
 q_attrs = {path: read_attrs(path) for path in q_paths}
 require_agreement(attrs, ["train_hash", "test_hash", "test_examples", "proj_kind", "proj_dim", "model_output"])
 require_agreement(attrs | q_attrs, ["train_hash", "model_output"])
+require_agreement({path: a for path, a in (attrs | q_attrs).items() if a["mask_applied"]}, ["mask_mode"])
 require_distinct(attrs, "proj_seed")
 
 

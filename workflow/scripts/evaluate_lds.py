@@ -17,7 +17,7 @@ require_agreement(
 scored = truth["outputs"][:, : score_attrs["test_examples"]]
 per_example = lds_per_example(scores["scores"], truth["masks"], scored)
 record = {
-    "method": score_attrs["method"],
+    "method": snakemake.wildcards.method,  # the method's name: a method or a reading of one (per_method)
     "ensemble": score_attrs["ensemble"],
     "I": score_attrs["I"],
     "D": score_attrs["D"],

@@ -18,7 +18,7 @@ log = configure(snakemake.threads, snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
 device = resolve_device(p.device)
 variants = [Path(path).stem for path in snakemake.output]
-m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_examples, parse_member(w.model, variants[0]), p.seed)
+m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_examples, parse_member(w.model, variants[0]), p.seed, p.mask_mode)
 members = [replace(m, member=parse_member(w.model, variant)) for variant in variants]
 if len(members) > 1 and any(pm.member.masked for pm in members):  # the job runs the model under one mask
     raise ValueError(f"{snakemake.output}: several outputs of one job must all be unmasked projection passes")

@@ -12,7 +12,7 @@ from tdacore.trak import forward_q
 log = configure(snakemake.threads, snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
 device = resolve_device(p.device)
-m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_examples, parse_member(w.model, w.variant), p.seed)
+m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_examples, parse_member(w.model, w.variant), p.seed, p.mask_mode)
 reset_peak_memory(device)
 start = time.perf_counter()
 with m.variant() as variant:

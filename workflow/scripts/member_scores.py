@@ -13,7 +13,7 @@ log = configure(snakemake.threads, snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
 method = p.algorithm  # w.method names the method or a reading of it (per_method)
 device = resolve_device(p.device)
-m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_examples, parse_member(w.model, w.variant), p.seed)
+m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_examples, parse_member(w.model, w.variant), p.seed, p.mask_mode)
 settings = dict(p.choices)  # what all members of a grid point share: IF's settings and curvature, the gradient
 options = {**settings, "seed": m.seed_for("lanczos")} if method == "if" else settings
 reset_peak_memory(device)
@@ -36,7 +36,7 @@ write_h5(
         "reading": w.method,
         **settings,
         **m.provenance(),
-        "config_hash": content_hash([settings, p.seed]),
+        "config_hash": content_hash([settings, p.seed, p.mask_mode]),
         **({"lanczos_seed": options["seed"]} if method == "if" else {}),
         "seconds": seconds,
         "device": str(device),
