@@ -45,7 +45,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-MOMENTS = ("s11", "sij", "s_own", "s_within", "s_between")
 REFERENCES = ("all", "leave_out")
 
 

@@ -27,15 +27,18 @@ PER_METHOD = config.get("per_method") or {}
 # with `method:` and its choices (gradient; curvature, influence): results, tables and figures
 # keep readings apart by name, and they share data, models and ground truth.
 ALGORITHM = {name: PER_METHOD.get(name, {}).get("method", name) for name in METHODS}
+# The per_method choices each method takes (TRAK's are the global train.base_fraction and dropout_masks).
+_SHARED_CHOICES = {"base_fraction", "dropout_masks"}
+METHOD_CHOICES = {
+    "trak": set(), "if": {"curvature", "influence"} | _SHARED_CHOICES,
+    "graddot": {"gradient"} | _SHARED_CHOICES, "gradcos": {"gradient"} | _SHARED_CHOICES,
+}
 for _name, _algorithm in ALGORITHM.items():
-    if _algorithm not in ("trak", "if", "graddot", "gradcos"):
+    if _algorithm not in METHOD_CHOICES:
         raise ValueError(f"methods: '{_name}' is neither a method (trak, if, graddot, gradcos) nor named in per_method with `method:`")
     if _algorithm == "trak" and _name != "trak":
         raise ValueError(f"per_method.{_name}: TRAK has no readings to choose (its features are shared by name)")
-    _choices = {"graddot": {"gradient"}, "gradcos": {"gradient"}, "if": {"curvature", "influence"}}.get(_algorithm, set()) | {"base_fraction", "dropout_masks"}
-    _foreign = {"gradient", "curvature", "influence", "base_fraction", "dropout_masks"} & set(PER_METHOD.get(_name, {})) - _choices
-    if _algorithm == "trak":  # TRAK's are the global train.base_fraction and dropout_masks
-        _foreign = _foreign | ({"base_fraction", "dropout_masks"} & set(PER_METHOD.get(_name, {})))
+    _foreign = set(PER_METHOD.get(_name, {})) & (set().union(*METHOD_CHOICES.values()) - METHOD_CHOICES[_algorithm])
     if _foreign:
         raise ValueError(f"per_method.{_name}: {sorted(_foreign)} do not apply to {_algorithm}")
 for _method in PER_METHOD:  # a base method's entry that is not run (e.g. an overlay's base config's) is ignored
