@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import math
 import re
 import shutil
@@ -17,6 +18,7 @@ import yaml
 
 from tdacore.models import load_model
 from tdacore.report import read_tsv
+from tdacore.selection import split_test_examples
 from tdacore.store import read_attrs, read_h5
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,6 +56,9 @@ TINY = {
             "ensembles": {"naive": {"I": [1]}, "dropout": {"I": [1], "D": [2]}},
         },
     },
+    # the two Grad-Dot readings compared on half the test examples, reported on the other half
+    "sweeps": {"graddot_readings": ["graddot", "graddot_alt"]},
+    "selection": {"fraction": 0.5, "seed": 3},
 }
 SHARED = {("naive", 1, 0, 0), ("naive", 2, 0, 0), ("dropout", 1, 2, 0), ("dropout", 2, 2, 0)}
 POINTS = {
@@ -120,11 +125,12 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
         (m, i, by) for m in TWO_STEP_METHODS for i in (1, 2) for by in ("serving", "training")
     )
     assert {r["moments_about"] for r in plan} == {"all"} and all(-1 <= r["spearman_error_lds"] <= 1 for r in plan)
+    _check_selection(results)
 
     report = run(TINY, "--report", "report.html")
     assert report.returncode == 0, report.stderr[-3000:]
     html = (workdir / "report.html").read_text()
-    for name in [f"{figure}.png" for figure in FIGURES] + ["lds.html", "costs.html", "relative_costs.html", "peak_memory.html", "lemma.html", "plan.html"]:
+    for name in [f"{figure}.png" for figure in FIGURES] + ["lds.html", "costs.html", "relative_costs.html", "peak_memory.html", "lemma.html", "plan.html", "selection.html"]:
         assert name in html, name
 
     second = run(TINY, "--dry-run")
@@ -143,11 +149,13 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
 
     # Editing tdacore/lds.py reruns the LDS rules and what follows, nothing upstream
     # (Snakemake compares input checksums: an edit counts, a mere touch does not).
-    assert _rules_after_editing(run, checkout / "tdacore" / "lds.py") == {"evaluate_lds"} | FINAL_RULES
+    assert _rules_after_editing(run, checkout / "tdacore" / "lds.py") == {"evaluate_lds", "selection_table"} | FINAL_RULES
     assert _rules_after_editing(run, checkout / "tdacore" / "trak.py") == {
         "featurize", "featurize_projections", "forward_q", "attribute_trak", "evaluate_lds"
     } | FINAL_RULES | THEORY_RULES
-    assert _rules_after_editing(run, checkout / "tdacore" / "cg.py") == {"member_scores", "attribute_mean", "evaluate_lds"} | FINAL_RULES | THEORY_RULES
+    assert _rules_after_editing(run, checkout / "tdacore" / "cg.py") == {
+        "member_scores", "attribute_mean", "evaluate_lds", "selection_table"
+    } | FINAL_RULES | THEORY_RULES
     assert _rules_after_editing(run, checkout / "tdacore" / "theory.py") == THEORY_RULES | {"plan", "figure", "all"}
     assert _rules_after_editing(run, checkout / "tdacore" / "costs.py") == {"cost_tables", "plan", "figure", "all"}
 
@@ -179,6 +187,23 @@ def _check_reading(results: Path) -> None:
     plain = read_attrs(results / "member_scores/graddot/0/d1.h5")
     assert (plain["gradient"], plain["mask_mode"], plain["config_hash"] != d1["config_hash"]) == ("margin", "fixed", True)
     assert read_attrs(results / "scores/graddot_alt/dropout/I1-D2.h5")["reading"] == "graddot_alt"
+
+
+def _check_selection(results: Path) -> None:
+    """The sweep's table: one row per grid point both readings have, each choosing on the
+    selection half of the 40 test examples and reporting the chosen reading's mean on the rest."""
+    rows = read_tsv(results / "tables/selection.tsv")
+    assert sorted((r["ensemble"], r["I"], r["D"]) for r in rows) == [("dropout", 1, 2), ("naive", 1, 0)]
+    split = split_test_examples(40, 0.5, seed=3)
+    for row in rows:
+        per_example = {
+            reading: np.array(json.loads((results / f"lds/{reading}/{row['ensemble']}/{_point_name(row)}.json").read_text())["per_example"], dtype=float)
+            for reading in ("graddot", "graddot_alt")
+        }
+        on_selection = {reading: np.nanmean(values[split.select]) for reading, values in per_example.items()}
+        assert row["chosen"] == max(on_selection, key=on_selection.get)
+        assert row["report_lds"] == pytest.approx(np.nanmean(per_example[row["chosen"]][split.report]), abs=1e-5)
+        assert (row["n_select"], row["n_report"]) == (20, 20)
 
 
 def _check_costs(results: Path, lds_rows: list[dict]) -> None:
@@ -262,6 +287,7 @@ TINY_MUSIC = {
     "trak": {"projection": {"kind": "gaussian", "dim": 16}, "ridge": 0.0, "chunk_size": 20},
     "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1], "D": [2]}, "lora": {"I": [1, 2], "L": [2]}},
     "per_method": None,
+    "sweeps": None,
 }
 
 
@@ -383,6 +409,10 @@ def test_lint_is_clean():
         (lambda c: c["per_method"]["if"].update(test_examples=41), "per_method.if.test_examples"),
         (lambda c: c["per_method"].update(graddot_loss={"method": "graddot", "gradient": "loss"}), "per_method.graddot_loss: 'graddot_loss' is not in methods"),
         (lambda c: c["per_method"]["if"]["ensembles"].update(forward_only={"I": [1], "D": [2]}), "per_method.if.ensembles.forward_only"),
+        (lambda c: c["sweeps"].update(dampings=["if", "if_small"]), "sweeps.dampings: 'if_small' is not in methods"),
+        (lambda c: c["sweeps"].update(mixed=["graddot", "gradcos"]), "sweeps.mixed: its readings must share one method"),
+        (lambda c: c["per_method"]["graddot_alt"].update(test_examples=20), "sweeps.graddot_readings: its readings must share one test_examples"),
+        (lambda c: c["selection"].update(fraction=1.0), "['selection']['fraction']"),
         (lambda c: c["train"].update(checkpoints=[1, 2]), "train.checkpoints = [1, 2]"),
         (lambda c: c["train"].update(checkpoints=[2, 1, 3]), "train.checkpoints = [2, 1, 3]"),
         (lambda c: c["ensembles"]["checkpoints"].update(C=[4]), "ensembles.checkpoints.C = 4"),

@@ -238,6 +238,33 @@ def test_examples(method):
     return PER_METHOD.get(method, {}).get("test_examples", config["data"]["n_test"])
 
 
+# Sweeps (tdacore.selection): readings of one method, compared per grid point on the selection
+# part of the scored test examples, reported on the rest; a sweep covers the grid points all its
+# readings share.
+SWEEPS = config.get("sweeps") or {}
+SELECTION = config["selection"]
+
+
+def _sweep_points(sweep, readings):
+    """The grid points every reading of a sweep has; the readings must be of one method and score
+    the same test examples."""
+    for reading in readings:
+        if reading not in METHODS:
+            raise ValueError(f"sweeps.{sweep}: '{reading}' is not in methods {METHODS}")
+    for key, what in ((ALGORITHM.get, "method"), (test_examples, "test_examples")):
+        values = {reading: key(reading) for reading in readings}
+        if len(set(values.values())) > 1:
+            raise ValueError(f"sweeps.{sweep}: its readings must share one {what}; they have {values}")
+    names = [{(p.ensemble, p.name) for p in GRIDS[reading]} for reading in readings]
+    points = [p for p in GRIDS[readings[0]] if all((p.ensemble, p.name) in mine for mine in names)]
+    if not points:
+        raise ValueError(f"sweeps.{sweep}: its readings {readings} share no grid point")
+    return points
+
+
+SWEEP_POINTS = {sweep: _sweep_points(sweep, readings) for sweep, readings in SWEEPS.items()}
+
+
 def data_inputs(wildcards):
     """Raw files prepare_data reads: the MNIST IDX files (mnist_idx), the chorales' MIDI files
     (bach_chorales) or the MAESTRO folder (maestro); none for the bundled digits."""
@@ -305,6 +332,8 @@ def final_outputs():
         outputs.append(f"{RESULTS}/figures/forward_only.png")
     if "checkpoints" in KINDS:
         outputs.append(f"{RESULTS}/figures/checkpoints.png")
+    if SWEEPS:
+        outputs += [f"{RESULTS}/tables/selection.{ext}" for ext in ("tsv", "html")]
     if THEORY:
         outputs += [f"{RESULTS}/tables/{name}.{ext}" for name in ("lemma", "plan") for ext in ("tsv", "html")]
         outputs.append(f"{RESULTS}/figures/lemma.png")

@@ -130,3 +130,24 @@ rule plan:
         f"{RESULTS}/logs/plan.log",
     script:
         "../scripts/plan.py"
+
+
+rule selection_table:
+    input:
+        lds=[f"{RESULTS}/lds/{reading}/{p.ensemble}/{p.name}.json" for sweep in SWEEPS for reading in SWEEPS[sweep] for p in SWEEP_POINTS[sweep]],
+        src=tdacore_sources("selection", "lds", "seeds", *REPORT_SOURCES),
+    output:
+        tsv=f"{RESULTS}/tables/selection.tsv",
+        html=report(f"{RESULTS}/tables/selection.html", caption="../report/selection.rst", category="Tables", labels={"table": "selection"}),
+    params:
+        sweeps={
+            sweep: [{reading: f"{RESULTS}/lds/{reading}/{p.ensemble}/{p.name}.json" for reading in SWEEPS[sweep]} for p in SWEEP_POINTS[sweep]]
+            for sweep in SWEEPS
+        },
+        selection=SELECTION,
+    conda:
+        CONDA_ENV
+    log:
+        f"{RESULTS}/logs/selection_table.log",
+    script:
+        "../scripts/selection_table.py"
