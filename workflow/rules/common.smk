@@ -212,10 +212,14 @@ def serving_benchmarks(method, point):
     return list(dict.fromkeys(members)) + [f"{RESULTS}/benchmarks/attribute/{method}/{point.ensemble}/{point.name}.tsv"]
 
 
+def point_file(kind, method, point):
+    """A grid point's file of `kind` (lds: .json, scores: .h5) for `method`."""
+    return f"{RESULTS}/{kind}/{method}/{point.ensemble}/{point.name}{'.json' if kind == 'lds' else '.h5'}"
+
+
 def point_files(kind):
-    """Every grid point's file of `kind` (lds: .json, scores: .h5), method by method."""
-    suffix = ".json" if kind == "lds" else ".h5"
-    return [f"{RESULTS}/{kind}/{method}/{point.ensemble}/{point.name}{suffix}" for method in METHODS for point in GRIDS[method]]
+    """Every grid point's file of `kind`, method by method."""
+    return [point_file(kind, method, point) for method in METHODS for point in GRIDS[method]]
 
 
 def method_choices(method):
@@ -263,6 +267,8 @@ def _sweep_points(sweep, readings):
 
 
 SWEEP_POINTS = {sweep: _sweep_points(sweep, readings) for sweep, readings in SWEEPS.items()}
+# Per sweep, one {reading: LDS file} per grid point its readings share.
+SWEEP_FILES = {sweep: [{r: point_file("lds", r, p) for r in SWEEPS[sweep]} for p in points] for sweep, points in SWEEP_POINTS.items()}
 
 
 def data_inputs(wildcards):

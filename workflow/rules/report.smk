@@ -134,16 +134,13 @@ rule plan:
 
 rule selection_table:
     input:
-        lds=[f"{RESULTS}/lds/{reading}/{p.ensemble}/{p.name}.json" for sweep in SWEEPS for reading in SWEEPS[sweep] for p in SWEEP_POINTS[sweep]],
+        lds=[path for files in SWEEP_FILES.values() for point in files for path in point.values()],
         src=tdacore_sources("selection", "lds", "seeds", *REPORT_SOURCES),
     output:
         tsv=f"{RESULTS}/tables/selection.tsv",
         html=report(f"{RESULTS}/tables/selection.html", caption="../report/selection.rst", category="Tables", labels={"table": "selection"}),
     params:
-        sweeps={
-            sweep: [{reading: f"{RESULTS}/lds/{reading}/{p.ensemble}/{p.name}.json" for reading in SWEEPS[sweep]} for p in SWEEP_POINTS[sweep]]
-            for sweep in SWEEPS
-        },
+        sweeps=SWEEP_FILES,
         selection=SELECTION,
     conda:
         CONDA_ENV
