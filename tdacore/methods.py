@@ -12,10 +12,9 @@ import torch
 from torch import nn
 
 from tdacore.cg import CGResult, conjugate_gradient
-from tdacore.grads import per_sample_grads, trainable_params
+from tdacore.grads import gradient_matrix, per_sample_grads
 from tdacore.hessian import damped_gauss_newton_vp, damped_hvp, flatten_params, smallest_eigenvalue
 from tdacore.outputs import CLASSIFICATION, ModelOutputs
-from tdacore.projection import IdentityProjector, project_grads
 from tdacore.variants import dropout_off
 
 
@@ -86,8 +85,7 @@ def score_matrix(
     if gradient not in GRADIENTS or curvature not in CURVATURES:
         raise ValueError(f"gradient must be one of {GRADIENTS} (got {gradient!r}), curvature one of {CURVATURES} (got {curvature!r})")
     side = outputs.f if gradient == "margin" else outputs.train_side
-    n_params = sum(p.numel() for p in trainable_params(model).values())
-    g_test = project_grads(model, x_test, y_test, IdentityProjector(n_params), chunk_size, outputs.f if method == "if" else side)
+    g_test = gradient_matrix(model, x_test, y_test, outputs.f if method == "if" else side, chunk_size)
     info: dict[str, Any] = {}
     if method == "if":
         shift = 0.0

@@ -1,27 +1,30 @@
-"""Random projections of gradients to k dimensions (TRAK's phi = P^T g, Eq. 2).
+"""Random projections of gradients to k dimensions (TRAK's phi = P^T g, Eq. 2), and the loop
+that projects a data set's per-sample gradients chunk by chunk into preallocated outputs.
 
-The Gaussian projector draws P (n_params x k, entries N(0, 1/k), so that E[<P^T u, P^T v>] =
-<u, v>) in row blocks, each from its own seeded stream; blocks are kept in memory while they
-fit in `cache_bytes` and regenerated otherwise, so any model size works.
+Every random projector has E[<P^T u, P^T v>] = <u, v> (Johnson-Lindenstrauss type):
+    gaussian    dense P, entries N(0, 1/k); at the matmul bound when P fits `cache_mb`
+    sjlt        sparse JL transform (tdacore.sjlt): s signed nonzeros per parameter
+    factorised  Kronecker projections of linear layers from their inputs and output gradients,
+                no per-sample gradient formed (tdacore.factorised; LoGra / FactGraSS)
+and `identity` keeps the gradient itself (small models, tests).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
+from tdacore.factorised import FactorisedProjector, linear_factors
 from tdacore.grads import OutputFn, per_sample_grads, trainable_params
+from tdacore.rowblocks import Blocks, block_size, check_width, n_row_blocks, row_pieces
 from tdacore.seeds import derive_seed, torch_generator
+from tdacore.sjlt import SJLTProjector
 
-
-Blocks = list[torch.Tensor]  # per-parameter gradient blocks, each (batch x n_b); see grads.per_sample_grads
-
-
-def _width(blocks: Blocks) -> int:
-    return sum(block.shape[1] for block in blocks)
+PROJECTION_KINDS = ("gaussian", "sjlt", "factorised", "identity")
 
 
 class IdentityProjector:
@@ -33,18 +36,17 @@ class IdentityProjector:
         self.n_params = n_params
         self.dim = n_params
 
-    def __call__(self, blocks: Blocks) -> torch.Tensor:
-        if _width(blocks) != self.n_params:
-            raise ValueError(f"projector built for {self.n_params} parameters got gradients of width {_width(blocks)}")
-        return torch.cat(blocks, dim=1)
+    def __call__(self, blocks: Blocks, out: torch.Tensor | None = None) -> torch.Tensor:
+        check_width(blocks, self.n_params, self.kind)
+        return torch.cat(blocks, dim=1, out=out) if out is not None else torch.cat(blocks, dim=1)
 
 
 class GaussianProjector:
-    """phi = P^T g with P[i, j] ~ N(0, 1/k), drawn in row blocks from `seed`.
+    """phi = P^T g with P[i, j] ~ N(0, 1/k), drawn in seeded row blocks (tdacore.rowblocks).
 
-    Row block r of P covers parameters [r * block_rows, (r + 1) * block_rows); the gradient
-    arrives as per-parameter blocks, which are cut at those boundaries, so the same P serves
-    any split of the gradient.
+    When P fits `cache_bytes` it is drawn once, into one contiguous matrix, and each gradient
+    block is multiplied by its rows straight into the output (one GEMM per parameter tensor:
+    the matmul bound); otherwise each row block is redrawn whenever it is needed.
     """
 
     kind = "gaussian"
@@ -56,55 +58,78 @@ class GaussianProjector:
         seed: int,
         device: torch.device,
         block_rows: int = 1 << 15,
-        cache_bytes: int = 2 << 30,
+        cache_bytes: int = 4 << 30,
     ) -> None:
         if dim < 1:
             raise ValueError(f"projection dim must be >= 1, got {dim}")
         self.n_params, self.dim, self.seed, self.device = n_params, dim, seed, device
-        self.block_rows = block_rows
-        self._cache: dict[int, torch.Tensor] | None = {} if n_params * dim * 4 <= cache_bytes else None
+        self.block_rows, self.cache_bytes = block_rows, cache_bytes
+        self.fits = n_params * dim * 4 <= cache_bytes
+        self._matrix: torch.Tensor | None = None
 
-    def _rows(self, r: int) -> torch.Tensor:
-        """Row block r of P."""
-        if self._cache is not None and r in self._cache:
-            return self._cache[r]
-        rows = min(self.block_rows, self.n_params - r * self.block_rows)
+    def release(self) -> None:
+        """Forget the kept P (it is drawn again, identically, if needed)."""
+        self._matrix = None
+
+    def _draw(self, r: int, out: torch.Tensor | None = None) -> torch.Tensor:
+        """Row block r of P (into `out` when given)."""
         generator = torch_generator(derive_seed(self.seed, "projection-block", r), self.device)
-        block = torch.randn(rows, self.dim, generator=generator, device=self.device) / self.dim**0.5
-        if self._cache is not None:
-            self._cache[r] = block
-        return block
-
-    def __call__(self, blocks: Blocks) -> torch.Tensor:
-        if _width(blocks) != self.n_params:
-            raise ValueError(f"projector built for {self.n_params} parameters got gradients of width {_width(blocks)}")
-        out = torch.zeros(blocks[0].shape[0], self.dim, device=blocks[0].device, dtype=blocks[0].dtype)
-        offset = 0
-        for block in blocks:
-            end = offset + block.shape[1]
-            while offset < end:
-                r, within = divmod(offset, self.block_rows)
-                take = min(self.block_rows - within, end - offset)
-                column = offset - (end - block.shape[1])
-                out += block[:, column : column + take] @ self._rows(r)[within : within + take].to(block.dtype)
-                offset += take
-        return out
+        rows = block_size(self.n_params, self.block_rows, r)
+        block = torch.randn(rows, self.dim, generator=generator, device=self.device, out=out)
+        return block.div_(self.dim**0.5)
 
     def matrix(self) -> torch.Tensor:
-        """The whole P (n_params x k): for tests and small models only."""
-        return torch.cat([self._rows(r) for r in range(-(-self.n_params // self.block_rows))])
+        """The whole P (n_params x k), drawn once and kept when it fits the budget."""
+        if self._matrix is not None:
+            return self._matrix
+        matrix = torch.empty(self.n_params, self.dim, device=self.device)
+        for r in range(n_row_blocks(self.n_params, self.block_rows)):
+            self._draw(r, out=matrix[r * self.block_rows : r * self.block_rows + block_size(self.n_params, self.block_rows, r)])
+        if self.fits:
+            self._matrix = matrix
+        return matrix
+
+    def __call__(self, blocks: Blocks, out: torch.Tensor | None = None) -> torch.Tensor:
+        check_width(blocks, self.n_params, self.kind)
+        out = torch.zeros(blocks[0].shape[0], self.dim, device=blocks[0].device, dtype=blocks[0].dtype) if out is None else out.zero_()
+        if self.fits:
+            matrix, offset = self.matrix(), 0
+            for block in blocks:
+                out.addmm_(block, matrix[offset : offset + block.shape[1]].to(block.dtype))
+                offset += block.shape[1]
+        else:
+            for piece, r, within in row_pieces(blocks, self.block_rows):
+                out.addmm_(piece, self._draw(r)[within : within + piece.shape[1]].to(piece.dtype))
+        return out
 
 
-Projector = IdentityProjector | GaussianProjector
+GradientProjector = IdentityProjector | GaussianProjector | SJLTProjector
+Projector = GradientProjector | FactorisedProjector
 
 
-def make_projector(kind: str, n_params: int, dim: int, seed: int, device: torch.device) -> Projector:
-    """The projector named by config `trak.projection.kind`."""
+def make_gradient_projector(spec: Mapping[str, Any], kind: str, n_params: int, seed: int, device: torch.device) -> GradientProjector:
+    """A projector of whole per-sample gradients: `kind` with the options of config `trak.projection`."""
     if kind == "gaussian":
-        return GaussianProjector(n_params, dim, seed, device)
+        return GaussianProjector(n_params, spec["dim"], seed, device, cache_bytes=int(spec.get("cache_mb", 4096)) << 20)
+    if kind == "sjlt":
+        return SJLTProjector(n_params, spec["dim"], seed, device, nonzeros=spec.get("nonzeros", 1))
     if kind == "identity":
         return IdentityProjector(n_params)
-    raise ValueError(f"trak.projection.kind: unknown kind '{kind}' (known: gaussian, identity)")
+    raise ValueError(f"trak.projection.kind: unknown kind '{kind}' (known: {', '.join(PROJECTION_KINDS)})")
+
+
+def make_projector(spec: Mapping[str, Any], model: nn.Module, example: torch.Tensor, seed: int, device: torch.device) -> Projector:
+    """The projector that config `trak.projection` (`spec`) names, for `model`'s trainable
+    parameters; `example` (one input row) finds the linear layers a factorised projection covers."""
+    n_params = sum(p.numel() for p in trainable_params(model).values())
+    if spec["kind"] != "factorised":
+        return make_gradient_projector(spec, spec["kind"], n_params, seed, device)
+    rest_kind = spec.get("rest", "sjlt")
+    if rest_kind not in ("gaussian", "sjlt"):
+        raise ValueError(f"trak.projection.rest: '{rest_kind}' is not a gradient projector (gaussian, sjlt)")
+    return FactorisedProjector(
+        model, example, spec["dim"], seed, device, lambda n: make_gradient_projector(spec, rest_kind, n, derive_seed(seed, "factorised-rest"), device)
+    )
 
 
 def project_grads(
@@ -126,15 +151,42 @@ def project_grads_each(
 ) -> tuple[list[torch.Tensor], list[float]]:
     """The per-sample gradients of every row of x, computed once, under each of `projectors`:
     one preallocated (rows x dim) tensor per projector, and the seconds each projector took
-    (generating its matrix included; the gradients' own time is the caller's total minus these)."""
+    (generating its matrix included; the gradients' own time is the caller's total minus these).
+    Factorised projectors share one pass of layer inputs and output gradients instead."""
+    factorised = [isinstance(projector, FactorisedProjector) for projector in projectors]
+    if any(factorised) and not all(factorised):
+        raise ValueError("one job's projectors must all be factorised or all be gradient projectors")
     dtype = next(iter(trainable_params(model).values())).dtype
     outs = [torch.empty(len(x), projector.dim, device=x.device, dtype=dtype) for projector in projectors]
     seconds = [0.0] * len(projectors)
-    for rows, blocks in per_sample_grads(model, x, y, output_fn, chunk_size):
-        for k, projector in enumerate(projectors):
-            start = time.perf_counter()
-            outs[k][rows] = projector(blocks)
-            if x.device.type == "cuda":
-                torch.cuda.synchronize(x.device)
-            seconds[k] += time.perf_counter() - start
+    for group in _groups_within_budget(projectors):
+        chunks = (
+            linear_factors(model, x, y, output_fn, chunk_size, projectors[0].sites)
+            if all(factorised)
+            else per_sample_grads(model, x, y, output_fn, chunk_size)
+        )
+        for rows, chunk in chunks:
+            for k in group:
+                start = time.perf_counter()
+                projectors[k](chunk, out=outs[k][rows])
+                if x.device.type == "cuda":
+                    torch.cuda.synchronize(x.device)
+                seconds[k] += time.perf_counter() - start
+        for k in group:
+            if isinstance(projectors[k], GaussianProjector):
+                projectors[k].release()
     return outs, seconds
+
+
+def _groups_within_budget(projectors: Sequence[Projector]) -> list[list[int]]:
+    """Consecutive groups of projectors whose kept dense matrices fit the memory budget together
+    (the smallest of their budgets): one pass of gradients per group, so that ten projections of
+    one model's gradients never hold ten dense matrices at once."""
+    kept = [p.n_params * p.dim * 4 if isinstance(p, GaussianProjector) and p.fits else 0 for p in projectors]
+    budget = min((p.cache_bytes for p in projectors if isinstance(p, GaussianProjector)), default=0)
+    groups: list[list[int]] = [[]]
+    for k, size in enumerate(kept):
+        if groups[-1] and sum(kept[j] for j in groups[-1]) + size > budget:
+            groups.append([])
+        groups[-1].append(k)
+    return groups

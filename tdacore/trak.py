@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+import scipy.linalg
 import torch
 from torch import nn
 
@@ -87,19 +88,19 @@ def forward_q(
 
 
 def kernel(phi_train: np.ndarray, phi_test: np.ndarray, ridge: float) -> np.ndarray:
-    """phi_test (Phi^T Phi + ridge I)^{-1} Phi^T in float64 (test x train)."""
+    """phi_test (Phi^T Phi + ridge I)^{-1} Phi^T in float64 (test x train): the k x k system is
+    solved for the test rows first (n_test right-hand sides), then mapped onto the training set."""
     phi_train = np.asarray(phi_train, dtype=np.float64)
     gram = phi_train.T @ phi_train + ridge * np.eye(phi_train.shape[1])
     try:
-        factor = np.linalg.cholesky(gram)
+        factor = scipy.linalg.cho_factor(gram, lower=True)
     except np.linalg.LinAlgError as err:
         raise np.linalg.LinAlgError(
             f"Phi^T Phi + {ridge} I ({gram.shape[0]}x{gram.shape[0]}) is not positive definite: "
             "raise trak.ridge or lower trak.projection.dim below the number of training examples"
         ) from err
-    # (L L^T)^{-1} Phi^T = L^{-T} L^{-1} Phi^T
-    solved = np.linalg.solve(factor.T, np.linalg.solve(factor, phi_train.T))
-    return np.asarray(phi_test, dtype=np.float64) @ solved
+    left = scipy.linalg.cho_solve(factor, np.asarray(phi_test, dtype=np.float64).T)  # (Phi^T Phi + ridge I)^{-1} phi_test^T
+    return left.T @ phi_train.T
 
 
 def ensemble_scores(kernels: Iterable[np.ndarray], qs: Iterable[np.ndarray]) -> np.ndarray:

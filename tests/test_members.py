@@ -42,7 +42,7 @@ def _member(files, member: Member):
 
 
 def _features(m, projection_seed: int):
-    projector = make_projector("gaussian", m.meta["n_params"], 16, projection_seed, CPU)
+    projector = make_projector({"kind": "gaussian", "dim": 16}, m.model, m.x_train, projection_seed, CPU)
     with m.variant() as variant:
         return featurize(variant, m.x_train, m.y_train, m.x_test, m.y_test, projector, chunk_size=50)
 

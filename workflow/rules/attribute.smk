@@ -1,4 +1,4 @@
-# Scores of one ensemble grid point: TRAK by Eq. 2 over its members' features (forward_only: Q
+# Scores of one ensemble grid point: TRAK by Eq. 2 over its members' kernels (made with their features) (forward_only: Q
 # from the masked passes' Q files); IF, Grad-Dot and Grad-Cos by Eq. 1 over per-member scores
 # (one job per member: model i or a checkpoint of it, dropout pass d).
 
@@ -11,7 +11,6 @@ rule attribute_trak:
     output:
         f"{RESULTS}/scores/trak/{{ensemble}}/{{point}}.h5",
     params:
-        ridge=config["trak"]["ridge"],
         epochs=checkpoint_epochs,
     threads: config["threads"]
     resources:
@@ -30,7 +29,7 @@ rule member_scores:
     input:
         unpack(member_model),
         data=ATTRIBUTION_DATA,
-        src=tdacore_sources(*MEMBER_SOURCES, "projection", "hessian", "cg", "methods"),
+        src=tdacore_sources(*MEMBER_SOURCES, "hessian", "cg", "methods"),
     output:
         member_path("member_scores"),
     wildcard_constraints:

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import yaml
+
 from snakemake.utils import validate
 
 from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, GridPoint, grid, parse_member, parse_point
@@ -111,6 +113,7 @@ SCORED_METHODS = "|".join(name for name in METHODS if ALGORITHM[name] != "trak")
 
 # What every per-member job (featurize, forward_q, member_scores, ...) runs to load and vary a member.
 MEMBER_SOURCES = ("members", "ensemble", "data", "models", "outputs", "grads", "variants", "seeds", "store", "runtime", "steplog")
+PROJECTION_SOURCES = ("projection", "rowblocks", "sjlt", "factorised")  # TRAK's projectors (tdacore.projection)
 
 
 def tdacore_sources(*modules):
@@ -344,3 +347,17 @@ def final_outputs():
         outputs += [f"{RESULTS}/tables/{name}.{ext}" for name in ("lemma", "plan") for ext in ("tsv", "html")]
         outputs.append(f"{RESULTS}/figures/lemma.png")
     return outputs
+
+
+# The featurization benchmark (`snakemake bench`, rules/bench.smk): its settings file and the
+# config files whose model and data sizes it takes, both in the repository's config/.
+BENCH_CONFIG = str(TDACORE.parent / "config" / "bench.yaml")
+
+
+def bench_settings():
+    """The config files of the settings in the benchmark's list (none without the file: the
+    bench rule then reports it missing, and only when asked for)."""
+    if not Path(BENCH_CONFIG).exists():
+        return []
+    with open(BENCH_CONFIG) as handle:
+        return [str(TDACORE.parent / setting["config"]) for setting in yaml.safe_load(handle)["settings"]]

@@ -1,4 +1,4 @@
-# TRAK's per-member work. featurize: features of one member, model i (or a checkpoint of it)
+# TRAK's per-member work. featurize: features (and the kernel, trak.ridge) of one member, model i (or a checkpoint of it)
 # under dropout pass d (variant d{d}; d0 is unmasked). featurize_projections: the unmasked
 # model's gradients, computed once, under the projection of each pass d (variants p{d}: only
 # random projection, Appendix F.1, and the shared-gradient forward-only kernels). forward_q: Q
@@ -8,7 +8,7 @@ rule featurize:
     input:
         unpack(member_model),
         data=ATTRIBUTION_DATA,
-        src=tdacore_sources(*MEMBER_SOURCES, "projection", "trak"),
+        src=tdacore_sources(*MEMBER_SOURCES, *PROJECTION_SOURCES, "trak"),
     output:
         member_path("featurize"),
     wildcard_constraints:
@@ -18,6 +18,7 @@ rule featurize:
         mask_mode=mask_mode("trak"),
         device=config["device"],
         projection=config["trak"]["projection"],
+        ridge=config["trak"]["ridge"],
         chunk_size=config["trak"]["chunk_size"],
         test_examples=test_examples("trak"),
     threads: config["threads"]
@@ -39,7 +40,7 @@ if PROJECTION_PASSES:
         input:
             unpack(member_model),
             data=ATTRIBUTION_DATA,
-            src=tdacore_sources(*MEMBER_SOURCES, "projection", "trak"),
+            src=tdacore_sources(*MEMBER_SOURCES, *PROJECTION_SOURCES, "trak"),
         output:
             [member_path("featurize_projections").replace("{variant}", f"p{d}") for d in range(1, PROJECTION_PASSES + 1)],
         params:
@@ -47,6 +48,7 @@ if PROJECTION_PASSES:
             mask_mode=mask_mode("trak"),
             device=config["device"],
             projection=config["trak"]["projection"],
+            ridge=config["trak"]["ridge"],
             chunk_size=config["trak"]["chunk_size"],
             test_examples=test_examples("trak"),
         threads: config["threads"]

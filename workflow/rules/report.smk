@@ -84,7 +84,6 @@ rule variance_decomposition:
         variants=lambda wildcards: THEORY[wildcards.method, wildcards.kind]["variants"],
         sizes=lambda wildcards: THEORY[wildcards.method, wildcards.kind]["sizes"],
         points=lambda wildcards: THEORY[wildcards.method, wildcards.kind]["points"],
-        ridge=config["trak"]["ridge"],
         draws=THEORY_DRAWS,
         seed=config["seed"],
     conda:

@@ -6,7 +6,7 @@ import time
 from tdacore.ensemble import parse_point, point_provenance
 from tdacore.runtime import configure
 from tdacore.store import content_hash, read_attrs, read_h5, require_agreement, require_distinct, write_h5
-from tdacore.trak import ensemble_scores, kernel
+from tdacore.trak import ensemble_scores
 
 log = configure(snakemake.threads, snakemake.log[0])
 point = parse_point(snakemake.wildcards.ensemble, snakemake.wildcards.point, snakemake.params.epochs)
@@ -17,12 +17,13 @@ q_attrs = {path: read_attrs(path) for path in q_paths}
 require_agreement(attrs, ["train_hash", "test_hash", "test_examples", "proj_kind", "proj_dim", "model_output"])
 require_agreement(attrs | q_attrs, ["train_hash", "model_output"])
 require_agreement({path: a for path, a in (attrs | q_attrs).items() if a["mask_applied"]}, ["mask_mode"])
+require_agreement(attrs, ["ridge"])
 require_distinct(attrs, "proj_seed")
 
 
 def member_kernel(path: str):
-    arrays, _ = read_h5(path, ["phi_train", "phi_test"])
-    return kernel(arrays["phi_train"], arrays["phi_test"], snakemake.params.ridge)
+    """The member's kernel, made with its features (rule featurize)."""
+    return read_h5(path, ["kernel"])[0]["kernel"].astype("float64")
 
 
 def member_q(path: str):
@@ -47,9 +48,9 @@ write_h5(
         "feature_files": paths,
         "q_files": q_paths,
         "proj_seeds": [a["proj_seed"] for a in attrs.values()],
-        "config_hash": content_hash([snakemake.params.ridge, sorted({a["config_hash"] for a in member_attrs})]),
+        "config_hash": content_hash(sorted({a["config_hash"] for a in member_attrs})),
         "proj_kind": first["proj_kind"],
         "proj_dim": first["proj_dim"],
-        "ridge": snakemake.params.ridge,
+        "ridge": first["ridge"],
     },
 )

@@ -4,6 +4,8 @@ of the unmasked model (rule featurize_projections: only random projection, Appen
 shared-gradient forward-only kernels). The job computes its per-sample gradients once; each
 file records its own projection time and the job's shared time (tdacore.trak.featurize_shared)."""
 
+import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from tdacore.members import load_trained
 from tdacore.projection import make_projector
 from tdacore.runtime import configure, peak_memory, reset_peak_memory, resolve_device
 from tdacore.store import content_hash, write_h5
-from tdacore.trak import featurize_shared
+from tdacore.trak import featurize_shared, kernel
 
 log = configure(snakemake.threads, snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
@@ -22,23 +24,29 @@ m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_exa
 members = [replace(m, member=parse_member(w.model, variant)) for variant in variants]
 if len(members) > 1 and any(pm.member.masked for pm in members):  # the job runs the model under one mask
     raise ValueError(f"{snakemake.output}: several outputs of one job must all be unmasked projection passes")
-projectors = [make_projector(p.projection["kind"], m.meta["n_params"], p.projection["dim"], pm.seed_for("projection"), device) for pm in members]
+projectors = [make_projector(p.projection, m.model, m.x_train, pm.seed_for("projection"), device) for pm in members]
 reset_peak_memory(device)
 with m.variant() as variant:
     features, shared_seconds = featurize_shared(variant, m.x_train, m.y_train, m.x_test, m.y_test, projectors, p.chunk_size, m.outputs)
 log.info("model %s %s: gradients and Q once (%.1f s), %d projection(s) (%.1f s)",
          w.model, variants[0] if len(variants) == 1 else f"{variants[0]}..{variants[-1]}", shared_seconds, len(members), sum(f.seconds for f in features))
 for path, pm, projector, f in zip(snakemake.output, members, projectors, features):
+    start = time.perf_counter()
+    member_kernel = kernel(f.phi_train, f.phi_test, p.ridge)  # each grid point's ensemble averages these
+    kernel_seconds = time.perf_counter() - start
     write_h5(
         path,
-        {"phi_train": f.phi_train, "phi_test": f.phi_test, "q_train": f.q_train},
+        {"phi_train": f.phi_train, "phi_test": f.phi_test, "q_train": f.q_train, "kernel": member_kernel.astype("float32")},
         {
             **pm.provenance(),
             "proj_kind": projector.kind,
             "proj_dim": projector.dim,
+            "proj_spec": json.dumps(p.projection, sort_keys=True),
             "proj_seed": pm.seed_for("projection"),
-            "config_hash": content_hash([p.projection, p.seed]),
-            "seconds": f.seconds,
+            "ridge": p.ridge,
+            "config_hash": content_hash([p.projection, p.seed, p.ridge]),
+            "seconds": f.seconds + kernel_seconds,
+            "kernel_seconds": kernel_seconds,
             "shared_job": f"{w.model}/{variants[0]}-{variants[-1]}",
             "shared_seconds": shared_seconds,
             "device": str(device),

@@ -10,7 +10,7 @@ import numpy as np
 from tdacore.steplog import start_log
 from tdacore.store import atomic_path, read_attrs, read_h5, require_agreement
 from tdacore.theory import REFERENCES, Layout, centre, joint_gram, lemma_rows
-from tdacore.trak import ensemble_scores, kernel
+from tdacore.trak import ensemble_scores
 
 log = start_log(snakemake.log[0])
 p = snakemake.params
@@ -21,8 +21,8 @@ def member_scores(path: str) -> np.ndarray:
     """A member's own scores: TRAK's Eq. 2 with its own kernel and Q; other methods' stored scores."""
     if p.algorithm != "trak":
         return read_h5(path, ["scores"])[0]["scores"].astype(np.float64)
-    arrays, _ = read_h5(path, ["phi_train", "phi_test", "q_train"])
-    return ensemble_scores([kernel(arrays["phi_train"], arrays["phi_test"], p.ridge)], [arrays["q_train"]])
+    arrays, _ = read_h5(path, ["kernel", "q_train"])
+    return ensemble_scores([arrays["kernel"].astype(np.float64)], [arrays["q_train"]])
 
 
 naive = np.stack([member_scores(path) for path in snakemake.input.naive])

@@ -1,0 +1,20 @@
+# `snakemake bench`: featurization throughput against the machine's matmul bound (tdacore.bench,
+# config/bench.yaml). Asked for by name only: no experiment's `all` depends on it.
+
+rule bench:
+    input:
+        bench=BENCH_CONFIG,
+        settings=bench_settings(),
+        src=tdacore_sources("bench", *PROJECTION_SOURCES, "grads", "hessian", "models", "outputs", "data", "settings", "seeds", "runtime", "steplog"),
+    output:
+        featurize="results/bench/featurize.tsv",
+        curvature="results/bench/curvature.tsv",
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    conda:
+        CONDA_ENV
+    log:
+        "results/bench/bench.log",
+    script:
+        "../scripts/bench.py"
