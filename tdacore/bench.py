@@ -20,11 +20,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from tdacore.factorised import FactorisedProjector, linear_factors
 from tdacore.grads import per_sample_grads, trainable_params
 from tdacore.hessian import damped_hvp
 from tdacore.outputs import ModelOutputs
-from tdacore.projection import make_projector, project_grads_each
+from tdacore.projection import gradient_chunks, make_projector, project_grads_each
 
 
 @dataclass
@@ -87,23 +86,18 @@ def _drain(chunks: Iterable[Any]) -> None:
 
 
 def featurize_rows(setting: Setting, kinds: Iterable[str], dims: Iterable[int], spec: Mapping[str, Any], chunk_size: int, seed: int, max_bound_bytes: int) -> list[dict[str, Any]]:
-    """One row per (projector, k): gradient pass, projection and end-to-end seconds and
-    examples per second, the matmul bound of the shape and the ratios to it, peak memory."""
+    """One row per (projector, k): the pass that feeds the projector (per-sample gradients, or a
+    factorised projection's layer factors), projection and end-to-end seconds and examples per second, the matmul bound of the shape and the ratios to it, peak memory."""
     model, x, y, f = setting.model, setting.x, setting.y, setting.outputs.f
     device, n = x.device, len(x)
     n_params = sum(p.numel() for p in trainable_params(model).values())
-    _drain(per_sample_grads(model, x[:chunk_size], y[:chunk_size], f, chunk_size))  # warm-up
-    grad_seconds, grad_peak, _ = measure(lambda: _drain(per_sample_grads(model, x, y, f, chunk_size)), device)
     rows = []
     for k in dims:
         bound, bound_rows = matmul_seconds(n, n_params, k, device, max_bound_bytes)
         for kind in kinds:
             projector = make_projector({**spec, "kind": kind, "dim": k}, model, x, seed, device)
-            if isinstance(projector, FactorisedProjector):
-                _drain(linear_factors(model, x[:chunk_size], y[:chunk_size], f, chunk_size, projector.sites))  # warm-up
-                pass_seconds, pass_peak, _ = measure(lambda: _drain(linear_factors(model, x, y, f, chunk_size, projector.sites)), device)
-            else:
-                pass_seconds, pass_peak = grad_seconds, grad_peak
+            _drain(gradient_chunks(model, x[:chunk_size], y[:chunk_size], f, chunk_size, projector))  # warm-up
+            pass_seconds, pass_peak, _ = measure(lambda: _drain(gradient_chunks(model, x, y, f, chunk_size, projector)), device)
             total, peak, (_, (project,)) = measure(lambda: project_grads_each(model, x, y, [projector], chunk_size, f), device)
             rows.append(
                 {

@@ -43,6 +43,7 @@ class Sites:
 
     layers: tuple[LinearSite, ...]
     rest: tuple[str, ...]
+    params: tuple[str, ...]  # every trainable parameter, in the model's order (the gradient's)
 
 
 @dataclass
@@ -76,7 +77,7 @@ def find_sites(model: nn.Module, example: torch.Tensor) -> Sites:
         for name in dict.fromkeys(called)
     )
     covered = {f"{s.name}.{p}" for s in layers for p in ("weight", "bias")}
-    return Sites(layers, tuple(name for name in params if name not in covered))
+    return Sites(layers, tuple(name for name in params if name not in covered), tuple(params))
 
 
 def linear_factors(
@@ -111,6 +112,37 @@ def linear_factors(
             factors[name].append((a.reshape(n, -1, a.shape[-1]), delta.detach().reshape(n, -1, delta.shape[-1])))
         rest = next(per_sample_grads(model, x[rows], y[rows], output_fn, n, sites.rest))[1] if sites.rest else []
         yield rows, FactorChunk(factors, rest)
+
+
+def linear_gradients(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int, sites: Sites
+) -> Iterator[tuple[slice, list[torch.Tensor]]]:
+    """Per-sample gradients as tdacore.grads.per_sample_grads yields them, for a model whose
+    trainable parameters all sit in linear layers (sites.rest empty): each weight's block is
+    sum_t delta_t a_t^T and each bias's sum_t delta_t, from one batched backward pass per chunk
+    (the same numbers as vmap, faster for an MLP). The blocks live in buffers reused from chunk
+    to chunk (a fresh 200 MB block per chunk costs more in page faults than its arithmetic):
+    each chunk's blocks are valid until the next chunk is asked for."""
+    if sites.rest:
+        raise ValueError(f"linear_gradients: {list(sites.rest)[:3]}... are outside linear layers")
+    dtype = next(iter(trainable_params(model).values())).dtype
+    buffers = {
+        f"{site.name}.weight": torch.empty(min(chunk_size, len(x)), site.out_features, site.in_features, device=x.device, dtype=dtype)
+        for site in sites.layers
+    }
+    for rows, chunk in linear_factors(model, x, y, output_fn, chunk_size, sites):
+        blocks = {}
+        for site in sites.layers:
+            weight = buffers[f"{site.name}.weight"][: rows.stop - rows.start]
+            for call, (a, delta) in enumerate(chunk.factors[site.name]):
+                if call == 0:
+                    torch.matmul(delta.transpose(1, 2), a, out=weight)
+                else:
+                    weight.baddbmm_(delta.transpose(1, 2), a)
+            blocks[f"{site.name}.weight"] = weight.reshape(len(weight), -1)
+            if site.bias:
+                blocks[f"{site.name}.bias"] = sum(delta.sum(1) for _, delta in chunk.factors[site.name])
+        yield rows, [blocks[name] for name in sites.params]
 
 
 def split_dim(dim: int) -> tuple[int, int]:

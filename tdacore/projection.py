@@ -12,13 +12,14 @@ and `identity` keeps the gradient itself (small models, tests).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from tdacore.factorised import FactorisedProjector, linear_factors
+from tdacore.factorised import FactorisedProjector, find_sites, linear_factors, linear_gradients
 from tdacore.grads import OutputFn, per_sample_grads, trainable_params
 from tdacore.rowblocks import Blocks, block_size, check_width, n_row_blocks, row_pieces
 from tdacore.seeds import derive_seed, torch_generator
@@ -79,12 +80,17 @@ class GaussianProjector:
         return block.div_(self.dim**0.5)
 
     def matrix(self) -> torch.Tensor:
-        """The whole P (n_params x k), drawn once and kept when it fits the budget."""
+        """The whole P (n_params x k), drawn once and kept when it fits the budget; its row
+        blocks are drawn in parallel (each from its own stream: the same P on any thread count)."""
         if self._matrix is not None:
             return self._matrix
         matrix = torch.empty(self.n_params, self.dim, device=self.device)
-        for r in range(n_row_blocks(self.n_params, self.block_rows)):
+
+        def draw(r: int) -> None:
             self._draw(r, out=matrix[r * self.block_rows : r * self.block_rows + block_size(self.n_params, self.block_rows, r)])
+
+        with ThreadPoolExecutor(max(1, torch.get_num_threads())) as pool:
+            list(pool.map(draw, range(n_row_blocks(self.n_params, self.block_rows))))
         if self.fits:
             self._matrix = matrix
         return matrix
@@ -160,12 +166,7 @@ def project_grads_each(
     outs = [torch.empty(len(x), projector.dim, device=x.device, dtype=dtype) for projector in projectors]
     seconds = [0.0] * len(projectors)
     for group in _groups_within_budget(projectors):
-        chunks = (
-            linear_factors(model, x, y, output_fn, chunk_size, projectors[0].sites)
-            if all(factorised)
-            else per_sample_grads(model, x, y, output_fn, chunk_size)
-        )
-        for rows, chunk in chunks:
+        for rows, chunk in gradient_chunks(model, x, y, output_fn, chunk_size, projectors[0]):
             for k in group:
                 start = time.perf_counter()
                 projectors[k](chunk, out=outs[k][rows])
@@ -176,6 +177,21 @@ def project_grads_each(
             if isinstance(projectors[k], GaussianProjector):
                 projectors[k].release()
     return outs, seconds
+
+
+def gradient_chunks(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int, projector: Projector
+) -> Iterator[tuple[slice, Any]]:
+    """What `projector` consumes, chunk by chunk: a factorised projection its layers' inputs and
+    output gradients; a gradient projector per-sample gradients, made from those same factors
+    when every trainable parameter sits in a linear layer (an MLP) and by vmap otherwise (and
+    under per-example masks, which vmap draws: tdacore.variants.fresh_masks)."""
+    if isinstance(projector, FactorisedProjector):
+        return linear_factors(model, x, y, output_fn, chunk_size, projector.sites)
+    sites = find_sites(model, x)
+    if not sites.rest and not any(isinstance(m, nn.Dropout) and m.training for m in model.modules()):
+        return linear_gradients(model, x, y, output_fn, chunk_size, sites)
+    return per_sample_grads(model, x, y, output_fn, chunk_size)
 
 
 def _groups_within_budget(projectors: Sequence[Projector]) -> list[list[int]]:

@@ -213,9 +213,41 @@ def test_several_dense_projections_of_one_gradient_pass_stay_within_the_memory_b
     projectors = [GaussianProjector(n_params, 5, seed, CPU, cache_bytes=budget) for seed in range(3)]
     assert projection._groups_within_budget(projectors) == [[0, 1], [2]]
     passes = []
-    counted = projection.per_sample_grads
-    monkeypatch.setattr(projection, "per_sample_grads", lambda *a, **kw: passes.append(1) or counted(*a, **kw))
+    counted = projection.linear_gradients
+    monkeypatch.setattr(projection, "linear_gradients", lambda *a, **kw: passes.append(1) or counted(*a, **kw))
     together, _ = projection.project_grads_each(model, x, y, projectors, 4, margin)
     assert len(passes) == 2 and all(p._matrix is None for p in projectors)  # released after their group
     for projector, features in zip(projectors, together):
         torch.testing.assert_close(features, project_grads(model, x, y, projector, 10, margin), rtol=1e-5, atol=1e-6)
+
+
+class _SequenceMLP(nn.Module):
+    """Linear layers over positions (each called on a batch x positions x width input), no
+    parameter outside them, the second layer called twice (shared weights)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.second = nn.Linear(6, 5), nn.Linear(5, 5)
+        self.out = nn.Linear(5, 3, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.first(x.reshape(x.shape[0], 4, 6)))
+        return self.out(torch.tanh(self.second(torch.relu(self.second(h))))).mean(1)
+
+
+@pytest.mark.parametrize("build,width", [(_mlp, 7), (_SequenceMLP, 24)])
+def test_gradients_from_layer_factors_equal_vmap_gradients(build, width):
+    from tdacore.factorised import find_sites, linear_gradients
+    from tdacore.variants import masked, sample_masks
+
+    torch.manual_seed(1)
+    model = build()
+    x, y = _data(9, width)
+    sites = find_sites(model, x)
+    assert sites.rest == ()
+    masks = sample_masks(model, x, seed=4) if build is _mlp else None  # a fixed dropout mask acts too
+    with masked(model, masks):
+        expected = [torch.cat(blocks, 1) for _, blocks in per_sample_grads(model, x, y, margin, 4)]
+        got = [torch.cat(blocks, 1) for _, blocks in linear_gradients(model, x, y, margin, 4, sites)]
+    for e, g in zip(expected, got, strict=True):
+        torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-6)
