@@ -24,7 +24,9 @@ m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_exa
 members = [replace(m, member=parse_member(w.model, variant)) for variant in variants]
 if len(members) > 1 and any(pm.member.masked for pm in members):  # the job runs the model under one mask
     raise ValueError(f"{snakemake.output}: several outputs of one job must all be unmasked projection passes")
-projectors = [make_projector(p.projection, m.model, m.x_train, pm.seed_for("projection"), device) for pm in members]
+# trak.projection.draw n > 0: another independent draw of every member's projection (the spread over draws)
+role = "projection" if p.projection["draw"] == 0 else f"projection-draw{p.projection['draw']}"
+projectors = [make_projector(p.projection, m.model, m.x_train, pm.seed_for(role), device) for pm in members]
 reset_peak_memory(device)
 with m.variant() as variant:
     features, shared_seconds = featurize_shared(variant, m.x_train, m.y_train, m.x_test, m.y_test, projectors, p.chunk_size, m.outputs)
@@ -42,7 +44,7 @@ for path, pm, projector, f in zip(snakemake.output, members, projectors, feature
             "proj_kind": projector.kind,
             "proj_dim": projector.dim,
             "proj_spec": json.dumps(p.projection, sort_keys=True),
-            "proj_seed": pm.seed_for("projection"),
+            "proj_seed": pm.seed_for(role),
             "ridge": p.ridge,
             "config_hash": content_hash([p.projection, p.seed, p.ridge]),
             "seconds": f.seconds + kernel_seconds,
