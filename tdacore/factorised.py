@@ -80,13 +80,19 @@ def find_sites(model: nn.Module, example: torch.Tensor) -> Sites:
     return Sites(layers, tuple(name for name in params if name not in covered), tuple(params))
 
 
+def draws_fresh_masks(model: nn.Module) -> bool:
+    """Whether a dropout site is in train mode (per-example masks, tdacore.variants.fresh_masks):
+    a batched pass and vmap then draw different masks."""
+    return any(isinstance(m, nn.Dropout) and m.training for m in model.modules())
+
+
 def linear_factors(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int, sites: Sites
 ) -> Iterator[tuple[slice, FactorChunk]]:
     """Yield (rows, FactorChunk) for each chunk of x: the layers' inputs and the gradients of
     sum_r f(x_r) with respect to their outputs (= each example's own delta: examples do not
     interact), from one batched forward and backward pass per chunk."""
-    if sites.rest and any(isinstance(m, nn.Dropout) and m.training for m in model.modules()):
+    if sites.rest and draws_fresh_masks(model):
         raise ValueError(
             "factorised projection: per-example dropout masks would differ between the linear layers' pass "
             f"and the per-sample gradients of {list(sites.rest)[:3]}...: use another trak.projection.kind"

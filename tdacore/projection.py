@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tdacore.factorised import FactorisedProjector, find_sites, linear_factors, linear_gradients
+from tdacore.factorised import FactorisedProjector, draws_fresh_masks, find_sites, linear_factors, linear_gradients
 from tdacore.grads import OutputFn, per_sample_grads, trainable_params
 from tdacore.rowblocks import Blocks, block_size, check_width, n_row_blocks, row_pieces
 from tdacore.seeds import derive_seed, torch_generator
@@ -189,7 +189,7 @@ def gradient_chunks(
     if isinstance(projector, FactorisedProjector):
         return linear_factors(model, x, y, output_fn, chunk_size, projector.sites)
     sites = find_sites(model, x)
-    if not sites.rest and not any(isinstance(m, nn.Dropout) and m.training for m in model.modules()):
+    if not sites.rest and not draws_fresh_masks(model):
         return linear_gradients(model, x, y, output_fn, chunk_size, sites)
     return per_sample_grads(model, x, y, output_fn, chunk_size)
 

@@ -1,4 +1,4 @@
-# Scores of one ensemble grid point: TRAK by Eq. 2 over its members' kernels (made with their features) (forward_only: Q
+# Scores of one ensemble grid point: TRAK by Eq. 2 over its members' kernels, made with their features (forward_only: Q
 # from the masked passes' Q files); IF, Grad-Dot and Grad-Cos by Eq. 1 over per-member scores
 # (one job per member: model i or a checkpoint of it, dropout pass d).
 

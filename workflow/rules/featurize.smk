@@ -1,5 +1,5 @@
-# TRAK's per-member work. featurize: features (and the kernel, trak.ridge) of one member, model i (or a checkpoint of it)
-# under dropout pass d (variant d{d}; d0 is unmasked). featurize_projections: the unmasked
+# TRAK's per-member work. featurize: features (and the kernel, trak.ridge) of one member, model i
+# (or a checkpoint of it) under dropout pass d (variant d{d}; d0 is unmasked). featurize_projections: the unmasked
 # model's gradients, computed once, under the projection of each pass d (variants p{d}: only
 # random projection, Appendix F.1, and the shared-gradient forward-only kernels). forward_q: Q
 # alone of one masked pass, by forward passes only (the forward-only Dropout Ensemble, Section 3.3).
