@@ -11,7 +11,7 @@ from torch import nn
 
 from tdacore.music_transformer import MusicTransformer
 from tdacore.seeds import derive_seed
-from tdacore.store import atomic_path
+from tdacore.store import atomic_path, job_stamp
 
 
 class MLP(nn.Module):
@@ -60,10 +60,10 @@ def save_model(
     path: str | os.PathLike, model: nn.Module, meta: dict[str, Any], state: dict[str, torch.Tensor] | None = None
 ) -> None:
     """Save weights (all of the model's, or `state`) with the metadata needed to rebuild and
-    audit the model, atomically."""
+    audit the model (and the job stamp), atomically."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()} if state is None else state
     with atomic_path(path) as tmp:
-        torch.save({"state_dict": state, "meta": meta}, tmp)
+        torch.save({"state_dict": state, "meta": {**meta, **job_stamp()}}, tmp)
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import torch
 
+from tdacore.devices import choose_device
 from tdacore.steplog import start_log
 
 
 def resolve_device(spec: str) -> torch.device:
-    """`auto` picks CUDA when present, else the CPU; `cpu` / `cuda` / `cuda:N` are taken as given."""
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(spec)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device: '{spec}' asked for CUDA but torch sees no GPU")
+    """`cpu` and `cuda:N` as given; `auto` and `cuda` claim a GPU no concurrent job holds
+    (tdacore.devices), `auto` the CPU where torch sees no GPU. The GPU becomes torch's current one."""
+    device = torch.device(choose_device(spec, torch.cuda.device_count(), os.environ, log=logging.getLogger("tdacore")))
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"device: '{spec}' asked for CUDA but torch sees no GPU")
+        torch.cuda.set_device(device)
     return device
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -80,13 +81,19 @@ def _decode_attr(value: Any) -> Any:
     return value
 
 
+def job_stamp() -> dict[str, str]:
+    """Which job made a file: the tdacore version, the host and, under SLURM, the job id ("" when
+    run locally), stamped into every file's provenance."""
+    return {"tdacore_version": __version__, "made_on": socket.gethostname(), "slurm_job_id": os.environ.get("SLURM_JOB_ID", "")}
+
+
 def write_h5(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any]) -> None:
-    """Write arrays and provenance attributes to `path` atomically; stamps the tdacore version."""
+    """Write arrays and provenance attributes to `path` atomically, with the job stamp."""
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as handle:
             for name, array in arrays.items():
                 handle.create_dataset(name, data=np.asarray(array))
-            for key, value in {**attrs, "tdacore_version": __version__}.items():
+            for key, value in {**attrs, **job_stamp()}.items():
                 handle.attrs[key] = _encode_attr(value)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,13 @@ def test_round_trip_with_provenance(tmp_path: Path):
     np.testing.assert_array_equal(arrays["a"], np.arange(3))
     assert attrs["proj_dim"] == 8 and attrs["members"] == [[0, 1], [1, 2]]
     assert attrs["tdacore_version"] == __version__
+    assert attrs["made_on"] and attrs["slurm_job_id"] == ""  # written outside SLURM
+
+
+def test_job_stamp_names_the_slurm_job(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("SLURM_JOB_ID", "4711")
+    write_h5(tmp_path / "f.h5", {"a": np.zeros(1)}, {})
+    assert read_h5(tmp_path / "f.h5")[1]["slurm_job_id"] == "4711"
 
 
 def test_failed_write_leaves_no_file(tmp_path: Path):
@@ -46,3 +56,25 @@ def test_disagreeing_files_are_named():
 def test_missing_file_is_named(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="nope.h5"):
         read_h5(tmp_path / "nope.h5")
+
+
+def test_a_step_terminated_mid_write_leaves_no_file(tmp_path: Path):
+    """scancel / a time limit send SIGTERM: the step's log setup turns it into SystemExit, so the
+    atomic write removes its half-written .part file on the way out."""
+    target = tmp_path / "f.h5"
+    step = f"""
+import time
+from tdacore.steplog import start_log
+from tdacore.store import atomic_path
+start_log(None)
+with atomic_path({str(target)!r}) as tmp:
+    tmp.write_bytes(b"half")
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+    process = subprocess.Popen([sys.executable, "-c", step], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout.readline() == "writing\n"
+    assert [path.suffix for path in tmp_path.iterdir()] == [".part"]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    assert not list(tmp_path.iterdir())

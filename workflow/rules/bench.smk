@@ -9,7 +9,7 @@ rule bench:
     output:
         featurize="results/bench/featurize.tsv",
         curvature="results/bench/curvature.tsv",
-    threads: workflow.cores
+    threads: lambda wildcards: workflow.cores  # all of them; evaluated only when the bench is asked for
     resources:
         gpu=1,
     conda:
