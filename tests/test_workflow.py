@@ -420,3 +420,16 @@ def test_invalid_config_fails_before_any_job(tmp_path: Path, edit, key: str):
     assert result.returncode != 0
     assert key in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_missing_download_stops_the_run_before_any_job(tmp_path: Path):
+    """The paper's MNIST config without its IDX files: refused while planning, naming the files
+    and the rule that fetches them; nothing is made (a dry run still plans the fetch)."""
+    config = yaml.safe_load((REPO / "config/paper/mnist_mlp.yaml").read_text())
+    config["data"]["idx_dir"] = str(tmp_path / "mnist")
+    result = snakemake(tmp_path, config)
+    assert result.returncode != 0
+    assert "train-images-idx3-ubyte.gz" in result.stderr and "the rule fetch_mnist" in result.stderr, result.stderr[-3000:]
+    assert not (tmp_path / "results").exists() and not (tmp_path / "mnist").exists()
+    planned = snakemake(tmp_path, config, "-n", "--quiet", "rules")
+    assert planned.returncode == 0 and re.search(r"fetch_mnist_file\s+4", planned.stdout + planned.stderr)

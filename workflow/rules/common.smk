@@ -274,13 +274,29 @@ SWEEP_POINTS = {sweep: _sweep_points(sweep, readings) for sweep, readings in SWE
 SWEEP_FILES = {sweep: [{r: point_file("lds", r, p) for r in SWEEPS[sweep]} for p in points] for sweep, points in SWEEP_POINTS.items()}
 
 
+# The sources that need a download: the raw files prepare_data reads and the rule that fetches them.
+DOWNLOADS = {
+    "mnist_idx": ([f"{IDX_DIR}/{name}" for name in MNIST_FILES], "fetch_mnist"),
+    "maestro": ([MAESTRO_DIR], "fetch_maestro"),
+}
+
+
 def data_inputs(wildcards):
-    """Raw files prepare_data reads: the MNIST IDX files (mnist_idx), the chorales' MIDI files
-    (bach_chorales) or the MAESTRO folder (maestro); none for the bundled digits."""
+    """Raw files prepare_data reads: a download's files (DOWNLOADS), the chorales' MIDI files
+    (bach_chorales, exported offline) or none (the bundled digits). A download that is missing
+    stops the run while it is planned, before any job, naming the files and the rule that
+    fetches them (a dry run plans the fetch instead)."""
     source = config["data"]["source"]
-    if source == "mnist_idx":
-        return [f"{IDX_DIR}/{name}" for name in MNIST_FILES]
-    return {"bach_chorales": [CHORALES_DIR], "maestro": [MAESTRO_DIR]}.get(source, [])
+    if source not in DOWNLOADS:
+        return {"bach_chorales": [CHORALES_DIR]}.get(source, [])
+    files, fetch = DOWNLOADS[source]
+    missing = [path for path in files if not Path(path).exists()]
+    if missing and not workflow.dryrun:
+        raise FileNotFoundError(
+            f"data.source = {source}: missing {', '.join(missing)}. Fetch them first with the rule {fetch} "
+            f"(`snakemake --configfile <this config> {fetch}`, needs internet) or copy them there."
+        )
+    return files
 
 
 # Final tables and figures (rules/report.smk).

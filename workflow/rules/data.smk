@@ -12,7 +12,6 @@ rule fetch_mnist_file:
         CONDA_ENV
     log:
         f"{IDX_DIR}/logs/{{name}}.log",
-    localrule: True
     retries: 2
     script:
         "../scripts/fetch_mnist.py"
@@ -21,7 +20,6 @@ rule fetch_mnist_file:
 rule fetch_mnist:
     input:
         [f"{IDX_DIR}/{name}" for name in MNIST_FILES],
-    localrule: True
 
 
 rule export_chorales:
@@ -50,7 +48,6 @@ rule fetch_maestro:
         CONDA_ENV
     log:
         "resources/logs/fetch_maestro.log",
-    localrule: True
     retries: 2
     script:
         "../scripts/fetch_maestro.py"
