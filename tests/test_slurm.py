@@ -5,7 +5,6 @@ and results equal to those of a local run of the same config."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -162,8 +161,11 @@ def test_slurm_run_killed_resumed_and_retried_equals_local_run(cluster, tmp_path
     assert len(retries) == 1, (comment, resumed_jobs)
     assert not list(slurm.rglob("*.part"))
 
-    # Every remote job ran as a SLURM job: its step log and its file's provenance name the job id.
+    # Every remote job ran as a SLURM job (one SLURM log folder per rule and wildcards), and its
+    # step log and its file's provenance name the job id.
     jobs = {**first_jobs, **resumed_jobs}
+    assert len({Path(path).parent for path in jobs.values()}) == REMOTE_JOBS
+    assert {Path(path).parent for path in jobs.values()} == {path.parent for path in (slurm / ".snakemake/slurm_logs").rglob("*.log")}
     for path in results.rglob("features/**/*.h5"):
         job_id = read_attrs(path)["slurm_job_id"]
         assert job_id in jobs and job_id != cancelled, path
