@@ -113,8 +113,11 @@ wildcard_constraints:
 SCORED_METHODS = "|".join(name for name in METHODS if ALGORITHM[name] != "trak") or "none"
 
 
+# tdacore.models and the module of the config's architecture (an edit to it reruns its models).
+ARCHITECTURE_MODULES = {"resnet9": ("resnet", "cifar"), "music_transformer": ("music_transformer",)}
+MODEL_SOURCES = ("models", *ARCHITECTURE_MODULES.get(config["model"]["name"], ()))
 # What every per-member job (featurize, forward_q, member_scores, ...) runs to load and vary a member.
-MEMBER_SOURCES = ("members", "ensemble", "data", "models", "outputs", "grads", "variants", "seeds", "store", "runtime", "steplog")
+MEMBER_SOURCES = ("members", "ensemble", "data", *MODEL_SOURCES, "outputs", "grads", "variants", "seeds", "store", "runtime", "steplog")
 PROJECTION_SOURCES = ("projection", "rowblocks", "sjlt", "factorised")  # TRAK's projectors (tdacore.projection)
 
 
