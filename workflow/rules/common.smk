@@ -6,6 +6,7 @@ import yaml
 
 from snakemake.utils import validate
 
+from tdacore.cifar import CIFAR10_MD5, CIFAR10_URL, DEFAULT_DIR as CIFAR_DEFAULT_DIR
 from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, GridPoint, grid, parse_member, parse_point
 from tdacore.idx import MNIST_FILES
 from tdacore.settings import TASKS, model_dims
@@ -18,6 +19,7 @@ IDX_DIR = config["data"].get("idx_dir", "resources/mnist")
 # The Bach chorales of music21's corpus exported to MIDI: all of them, or the first data.pieces.
 CHORALES_PIECES = config["data"].get("pieces")
 CHORALES_DIR = "resources/chorales" + (f"-first{CHORALES_PIECES}" if CHORALES_PIECES else "")
+CIFAR_DIR = config["data"].get("cifar_dir", CIFAR_DEFAULT_DIR)  # CIFAR-10's cifar-10-batches-py folder
 MAESTRO_DIR = "resources/maestro/maestro-v2.0.0"  # MAESTRO v2.0.0's MIDI folders and CSV
 MAESTRO_URL = "https://storage.googleapis.com/magentadata/datasets/maestro/v2.0.0/maestro-v2.0.0-midi.zip"
 MAESTRO_SHA256 = "ec2cc9d94886c6b376db1eaa2b8ad1ce62ff9f0a28b3744782b13163295dadf3"  # as muspy publishes it
@@ -111,8 +113,11 @@ wildcard_constraints:
 SCORED_METHODS = "|".join(name for name in METHODS if ALGORITHM[name] != "trak") or "none"
 
 
+# tdacore.models and the module of the config's architecture (an edit to it reruns its models).
+ARCHITECTURE_MODULES = {"resnet9": ("resnet", "cifar"), "music_transformer": ("music_transformer",)}
+MODEL_SOURCES = ("models", *ARCHITECTURE_MODULES.get(config["model"]["name"], ()))
 # What every per-member job (featurize, forward_q, member_scores, ...) runs to load and vary a member.
-MEMBER_SOURCES = ("members", "ensemble", "data", "models", "outputs", "grads", "variants", "seeds", "store", "runtime", "steplog")
+MEMBER_SOURCES = ("members", "ensemble", "data", *MODEL_SOURCES, "outputs", "grads", "variants", "seeds", "store", "runtime", "steplog")
 PROJECTION_SOURCES = ("projection", "rowblocks", "sjlt", "factorised")  # TRAK's projectors (tdacore.projection)
 
 
@@ -278,6 +283,7 @@ SWEEP_FILES = {sweep: [{r: point_file("lds", r, p) for r in SWEEPS[sweep]} for p
 DOWNLOADS = {
     "mnist_idx": ([f"{IDX_DIR}/{name}" for name in MNIST_FILES], "fetch_mnist"),
     "maestro": ([MAESTRO_DIR], "fetch_maestro"),
+    "cifar2": ([CIFAR_DIR], "fetch_cifar10"),
 }
 
 

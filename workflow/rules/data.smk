@@ -53,10 +53,25 @@ rule fetch_maestro:
         "../scripts/fetch_maestro.py"
 
 
+rule fetch_cifar10:
+    output:
+        directory(CIFAR_DIR),
+    params:
+        url=CIFAR10_URL,
+        md5=CIFAR10_MD5,
+    conda:
+        CONDA_ENV
+    log:
+        "resources/logs/fetch_cifar10.log",
+    retries: 2
+    script:
+        "../scripts/fetch_cifar10.py"
+
+
 rule prepare_data:
     input:
         raw=data_inputs,
-        src=tdacore_sources("data", "idx", "midi", "music_corpus", "music_data", "settings", "seeds", "store", "steplog"),
+        src=tdacore_sources("data", "idx", "cifar", "midi", "music_corpus", "music_data", "settings", "seeds", "store", "steplog"),
     output:
         f"{RESULTS}/data/dataset.h5",
     params:
@@ -77,7 +92,7 @@ rule generate_events:
     input:
         data=f"{RESULTS}/data/dataset.h5",
         model=f"{RESULTS}/models/base/0.pt",
-        src=tdacore_sources("data", "generation", "models", "store", "runtime", "steplog"),
+        src=tdacore_sources("data", "generation", *MODEL_SOURCES, "store", "runtime", "steplog"),
     output:
         f"{RESULTS}/data/generated.h5",
     params:

@@ -2,7 +2,7 @@
 # checkpoints of their training runs (Appendix F.2) and the LDS retrains (Appendix D: one model
 # per random subset S_j of size alpha * n).
 
-TRAIN_SOURCES = tdacore_sources("data", "models", "train", "seeds", "store", "runtime", "steplog")
+TRAIN_SOURCES = tdacore_sources("data", *MODEL_SOURCES, "train", "seeds", "store", "runtime", "steplog")
 OPTIMISER = {key: value for key, value in config["train"].items() if key not in ("base_fraction", "checkpoints")}
 
 
@@ -100,7 +100,7 @@ if LORA_MODELS:
         input:
             data=f"{RESULTS}/data/dataset.h5",
             base=lora_base,
-            src=tdacore_sources("lora", "data", "models", "train", "outputs", "seeds", "store", "runtime", "steplog"),
+            src=tdacore_sources("lora", "data", *MODEL_SOURCES, "train", "outputs", "seeds", "store", "runtime", "steplog"),
         output:
             f"{RESULTS}/models/lora/{{i}}/{{l}}.pt",
         params:

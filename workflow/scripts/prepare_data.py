@@ -1,5 +1,5 @@
-"""Adapter: build the experiment's seeded train/test sets: digits (tdacore.data.make_dataset) or
-music (tdacore.music_data.make_music_dataset)."""
+"""Adapter: build the experiment's seeded train/test sets: digits or CIFAR-2 images
+(tdacore.data.make_dataset) or music (tdacore.music_data.make_music_dataset)."""
 
 from tdacore.data import make_dataset, write_dataset
 from tdacore.music_data import make_music_dataset
@@ -15,6 +15,7 @@ if TASKS[cfg["source"]] == "sequence":
     for path in info["skipped_files"]:
         log.warning("skipped unreadable MIDI file %s", path)
 else:
-    data = make_dataset(cfg["source"], cfg["n_train"], cfg["n_test"], seed, cfg.get("idx_dir"))
+    folders = {"cifar_dir": snakemake.input.raw[0]} if cfg["source"] == "cifar2" else {}  # data.cifar_dir or its default
+    data = make_dataset(cfg["source"], cfg["n_train"], cfg["n_test"], seed, cfg.get("idx_dir"), **folders)
 log.info("%s: %d train / %d test examples, %d classes %s", data.task, data.n_train, len(data.y_test), data.n_classes, info)
 write_dataset(snakemake.output[0], data, {"data_config": cfg, "config_hash": content_hash(cfg), "seed": seed, **info})
