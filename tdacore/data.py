@@ -76,14 +76,25 @@ def sequence_dataset(train_windows: np.ndarray, prompts: np.ndarray, vocab_size:
     return Dataset(windows[:, :-1], windows[:, 1:], prompts, np.full_like(prompts, IGNORE), vocab_size, "sequence")
 
 
+def with_test_targets(data: Dataset, targets: np.ndarray) -> Dataset:
+    """The data set with the last c targets of each test prompt set to `targets` (n_test, c),
+    its only scored targets: the event after each prompt and, for c > 1, the c - 1 events that
+    precede it, each scored given everything before it (the prompt's last c - 1 events are
+    then part of the continuation, its first L - c + 1 events the context)."""
+    n, length = data.x_test.shape
+    if data.task != "sequence" or targets.ndim != 2 or len(targets) != n or not 1 <= targets.shape[1] <= length:
+        raise ValueError(f"need (n_test, c) targets with 1 <= c <= L for the {n} prompts of L = {length} of a sequence data set, got {targets.shape}")
+    y_test = np.full_like(data.x_test, IGNORE)
+    y_test[:, length - targets.shape[1] :] = targets
+    return replace(data, y_test=y_test)
+
+
 def with_generated_events(data: Dataset, events: np.ndarray) -> Dataset:
     """The data set with one generated event per test prompt as its only scored target (Appendix
     B.1: the model output is the log-probability of that event given the prompt)."""
     if data.task != "sequence" or events.shape != (len(data.x_test),):
         raise ValueError(f"need one event per prompt of a sequence data set, got {events.shape} for {len(data.x_test)} prompts")
-    y_test = np.full_like(data.x_test, IGNORE)
-    y_test[:, -1] = events
-    return replace(data, y_test=y_test)
+    return with_test_targets(data, events[:, None])
 
 
 def make_dataset(

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tdacore.gpt import GPT
 from tdacore.music_transformer import MusicTransformer
 from tdacore.resnet import ResNet9
 from tdacore.seeds import derive_seed
@@ -32,14 +33,15 @@ class MLP(nn.Module):
         return self.net(x)
 
 
-# Each architecture from (spec, in_dim, n_classes): for the Music Transformer in_dim is the
-# longest sequence L and n_classes the event vocabulary.
+# Each architecture from (spec, in_dim, n_classes): for the Music Transformer and the GPT in_dim
+# is the longest sequence L and n_classes the event (character) vocabulary.
 ARCHITECTURES: dict[str, Callable[[dict[str, Any], int, int], nn.Module]] = {
     "mlp": lambda spec, in_dim, n_classes: MLP(in_dim, list(spec["hidden"]), n_classes, float(spec["dropout"])),
     "resnet9": lambda spec, in_dim, n_classes: ResNet9(in_dim, list(spec["widths"]), n_classes, float(spec["dropout"])),
     "music_transformer": lambda spec, in_dim, n_classes: MusicTransformer(
         n_classes, in_dim, spec["layers"], spec["heads"], spec["d_model"], spec["d_ff"], float(spec["dropout"])
     ),
+    "gpt": lambda spec, in_dim, n_classes: GPT(n_classes, in_dim, spec["layers"], spec["heads"], spec["d_model"], float(spec["dropout"])),
 }
 
 

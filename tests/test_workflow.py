@@ -380,6 +380,87 @@ def test_the_paper_maestro_config_plans_its_download_adapters_and_members():
     assert jobs["featurize"] == max(paper["naive"]["I"]) + max(paper["dropout"]["I"]) * max(paper["dropout"]["D"]) + adapters
 
 
+# Appendix J's configs: the raw data each one downloads (rule, jobs, path it writes).
+APPENDIX_J = {
+    "config/paper/shakespeare_gpt.yaml": ("fetch_shakespeare", 1, "resources/shakespeare/input.txt"),
+    "config/paper/mnist60k_mlp.yaml": ("fetch_mnist_file", 4, "resources/mnist/train-images-idx3-ubyte.gz"),
+    "config/paper/maestro15k_mt.yaml": ("fetch_maestro", 1, "resources/maestro/maestro-v2.0.0"),
+}
+
+
+@pytest.mark.parametrize("configfile", sorted(APPENDIX_J))
+def test_the_appendix_j_configs_plan_their_downloads_models_and_members(configfile: str):
+    """Dry runs (no data here: they plan the download): one base model per index up to the
+    largest I (those with adapters saving the LoRA base checkpoint), one retrain per LDS subset,
+    one featurize job per distinct member, and generated test targets for music only."""
+    plan = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile", configfile],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    paper = yaml.safe_load((REPO / configfile).read_text())
+    grids, jobs = paper["ensembles"], planned_jobs(plan.stdout + plan.stderr)
+    with_adapters = max(grids["lora"]["I"]) if "lora" in grids else 0
+    checkpointed = with_adapters if with_adapters and paper["lora"]["base_epoch"] != paper["train"]["epochs"] else 0
+    assert jobs.get("train_base", 0) + jobs.get("train_base_checkpointed", 0) == max(max(grid["I"]) for grid in grids.values())
+    assert jobs.get("train_base_checkpointed", 0) == checkpointed
+    assert jobs["retrain_subset"] == paper["lds"]["num_subsets"]
+    members = {(i, "d0") for i in range(max(grids["naive"]["I"]))}
+    members |= {(i, f"d{d}") for i in range(max(grids["dropout"]["I"])) for d in range(1, max(grids["dropout"]["D"]) + 1)}
+    if "lora" in grids:
+        members |= {(i, f"lora{l}") for i in range(with_adapters) for l in range(1, max(grids["lora"]["L"]) + 1)}
+    assert jobs["featurize"] == len(members)
+    assert jobs.get("generate_events", 0) == (paper["data"]["source"] == "maestro")
+    fetch, count, raw = APPENDIX_J[configfile]
+    assert jobs.get(fetch, 0) == (0 if (REPO / raw).exists() else count)
+
+
+TINY_TEXT = {
+    **TINY,
+    "experiment": "tiny_text",
+    "data": {"source": "shakespeare", "text_file": "text/input.txt", "test_fraction": 0.25, "seq_len": 16, "continuation": 4, "n_train": 48, "n_test": 4},
+    "model": {"name": "gpt", "layers": 1, "heads": 2, "d_model": 16, "dropout": 0.1},
+    "train": {"optimizer": "adam", "lr": 0.01, "betas": [0.9, 0.99], "epochs": 2, "batch_size": 16, "base_fraction": 1.0, "checkpoints": [1, 2]},
+    "lora": {"base_epoch": 1, "rank": 2, "alpha": 2, "target_modules": ["w_q", "w_v"], "bias": "lora_only", "fraction": 0.5, "epochs": 1},
+    "lds": {"num_subsets": 4, "alpha": 0.5},
+    "methods": ["trak"],
+    "trak": {"projection": {"kind": "gaussian", "dim": 16}, "ridge": 0.0, "chunk_size": 20},
+    # one member per kind: the GPT through each per-member path (aggregation is tested elsewhere)
+    "ensembles": {"naive": {"I": [1]}, "dropout": {"I": [1], "D": [1]}, "lora": {"I": [1], "L": [1]}},
+    "per_method": None,
+    "sweeps": None,
+}
+
+
+def test_shakespeare_gpt_end_to_end(tmp_path: Path, shakespeare_text: str):
+    """Appendix J's setting on a small text: a GPT, TRAK with naive, Dropout and LoRA Ensembles; the
+    test targets are the text's own continuations (no generation step)."""
+    text = tmp_path / "text/input.txt"
+    text.parent.mkdir()
+    text.write_text(shakespeare_text)
+    run = snakemake(tmp_path, TINY_TEXT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results/tiny_text"
+    rows = read_tsv(results / "tables/lds.tsv")
+    assert sorted((r["method"], r["ensemble"], r["I"], r["D"], r["L"]) for r in rows) == [
+        ("trak", "dropout", 1, 1, 0), ("trak", "lora", 1, 0, 1), ("trak", "naive", 1, 0, 0)
+    ]
+    assert all(math.isfinite(r["lds"]) and r["n_test"] == 4 for r in rows)
+    assert not (results / "data/generated.h5").exists()
+    # The ground truth: each retrain's log-likelihood of the last 4 characters of each test window.
+    data, _ = read_h5(results / "data/dataset.h5")
+    assert (data["y_test"][:, :-4] == -1).all() and (data["y_test"][:, -4:] >= 0).all()
+    truth, attrs = read_h5(results / "groundtruth.h5")
+    assert attrs["model_output"] == "log_likelihood" and truth["outputs"].shape == (4, 4)
+    model, meta = load_model(results / "models/retrain/2.pt")
+    assert meta["model"]["name"] == "gpt"
+    with torch.no_grad():
+        log_p = torch.log_softmax(model(torch.as_tensor(data["x_test"])), -1)[:, -4:].numpy()
+    scored = data["y_test"][:, -4:]
+    expected = np.take_along_axis(log_p, scored[..., None], axis=-1).squeeze(-1).sum(-1)
+    np.testing.assert_allclose(truth["outputs"][2], expected, rtol=1e-5)
+
+
 @pytest.mark.parametrize(
     "edit, key",
     [

@@ -9,7 +9,7 @@ from snakemake.utils import validate
 from tdacore.cifar import CIFAR10_MD5, CIFAR10_URL, DEFAULT_DIR as CIFAR_DEFAULT_DIR
 from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, GridPoint, grid, parse_member, parse_point
 from tdacore.idx import MNIST_FILES
-from tdacore.settings import TASKS, model_dims
+from tdacore.settings import GENERATED_TEST_TARGETS, TASKS, model_dims
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -23,6 +23,11 @@ CIFAR_DIR = config["data"].get("cifar_dir", CIFAR_DEFAULT_DIR)  # CIFAR-10's cif
 MAESTRO_DIR = "resources/maestro/maestro-v2.0.0"  # MAESTRO v2.0.0's MIDI folders and CSV
 MAESTRO_URL = "https://storage.googleapis.com/magentadata/datasets/maestro/v2.0.0/maestro-v2.0.0-midi.zip"
 MAESTRO_SHA256 = "ec2cc9d94886c6b376db1eaa2b8ad1ce62ff9f0a28b3744782b13163295dadf3"  # as muspy publishes it
+# Appendix J's Shakespeare: tiny-shakespeare's input.txt (1,115,394 bytes), with the SHA-256 that
+# tensorflow/datasets pins for this URL (tensorflow_datasets/url_checksums/tiny_shakespeare.txt).
+SHAKESPEARE_FILE = config["data"].get("text_file", "resources/shakespeare/input.txt")
+SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 TDACORE = Path(workflow.basedir).parent / "tdacore"
 CONDA_ENV = "../../environment.yaml"  # python 3.11 + tdacore, for --software-deployment-method conda
 METHODS = config["methods"]
@@ -74,9 +79,10 @@ for _method, _points in GRIDS.items():
     if "base_fraction" in PER_METHOD.get(_method, {}) and {"checkpoints", "lora"} & {point.ensemble for point in _points}:
         raise ValueError(f"per_method.{_method}.base_fraction: its own base models have no checkpoints or adapters (drop those grids)")
 # The setting: classification (margin) or sequences (log-likelihood of events; tdacore.outputs).
-# Sequences: attribution and the LDS ground truth read the data set with each prompt's generated event.
+# Music: attribution and the LDS ground truth read the data set with each prompt's generated event
+# (made by generate_events); text and digits read the data set itself (text: its real continuations).
 TASK = TASKS[config["data"]["source"]]
-ATTRIBUTION_DATA = f"{RESULTS}/data/{'generated' if TASK == 'sequence' else 'dataset'}.h5"
+ATTRIBUTION_DATA = f"{RESULTS}/data/{'generated' if config['data']['source'] in GENERATED_TEST_TARGETS else 'dataset'}.h5"
 # LoRA adapters (Section 3.4): adapter l of model i adapts base model i's checkpoint at lora.base_epoch.
 LORA = config.get("lora")
 LORA_MODELS = sorted({m.model for points in GRIDS.values() for point in points for m in point.members() if m.adapter is not None})
@@ -114,7 +120,7 @@ SCORED_METHODS = "|".join(name for name in METHODS if ALGORITHM[name] != "trak")
 
 
 # tdacore.models and the module of the config's architecture (an edit to it reruns its models).
-ARCHITECTURE_MODULES = {"resnet9": ("resnet", "cifar"), "music_transformer": ("music_transformer",)}
+ARCHITECTURE_MODULES = {"resnet9": ("resnet", "cifar"), "music_transformer": ("music_transformer",), "gpt": ("gpt", "music_transformer")}
 MODEL_SOURCES = ("models", *ARCHITECTURE_MODULES.get(config["model"]["name"], ()))
 # What every per-member job (featurize, forward_q, member_scores, ...) runs to load and vary a member.
 MEMBER_SOURCES = ("members", "ensemble", "data", *MODEL_SOURCES, "outputs", "grads", "variants", "seeds", "store", "runtime", "steplog")
@@ -284,6 +290,7 @@ DOWNLOADS = {
     "mnist_idx": ([f"{IDX_DIR}/{name}" for name in MNIST_FILES], "fetch_mnist"),
     "maestro": ([MAESTRO_DIR], "fetch_maestro"),
     "cifar2": ([CIFAR_DIR], "fetch_cifar10"),
+    "shakespeare": ([SHAKESPEARE_FILE], "fetch_shakespeare"),
 }
 
 

@@ -68,10 +68,25 @@ rule fetch_cifar10:
         "../scripts/fetch_cifar10.py"
 
 
+rule fetch_shakespeare:
+    output:
+        SHAKESPEARE_FILE,
+    params:
+        url=SHAKESPEARE_URL,
+        sha256=SHAKESPEARE_SHA256,
+    conda:
+        CONDA_ENV
+    log:
+        "resources/logs/fetch_shakespeare.log",
+    retries: 2
+    script:
+        "../scripts/fetch_shakespeare.py"
+
+
 rule prepare_data:
     input:
         raw=data_inputs,
-        src=tdacore_sources("data", "idx", "cifar", "midi", "music_corpus", "music_data", "settings", "seeds", "store", "steplog"),
+        src=tdacore_sources("data", "idx", "cifar", "midi", "music_corpus", "music_data", "text_data", "settings", "seeds", "store", "steplog"),
     output:
         f"{RESULTS}/data/dataset.h5",
     params:

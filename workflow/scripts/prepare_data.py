@@ -1,16 +1,22 @@
 """Adapter: build the experiment's seeded train/test sets: digits or CIFAR-2 images
-(tdacore.data.make_dataset) or music (tdacore.music_data.make_music_dataset)."""
+(tdacore.data.make_dataset), music (tdacore.music_data.make_music_dataset) or text
+(tdacore.text_data.make_text_dataset)."""
 
 from tdacore.data import make_dataset, write_dataset
 from tdacore.music_data import make_music_dataset
 from tdacore.settings import TASKS
 from tdacore.steplog import start_log
 from tdacore.store import content_hash
+from tdacore.text_data import make_text_dataset
 
 log = start_log(snakemake.log[0])
 cfg, seed = snakemake.params.data, snakemake.params.seed
 info = {}
-if TASKS[cfg["source"]] == "sequence":
+if cfg["source"] == "shakespeare":
+    data, info = make_text_dataset(
+        snakemake.input.raw[0], cfg["n_train"], cfg["n_test"], cfg["seq_len"], cfg["continuation"], cfg["test_fraction"], seed
+    )
+elif TASKS[cfg["source"]] == "sequence":
     data, info = make_music_dataset(cfg["source"], snakemake.input.raw[0], cfg["n_train"], cfg["n_test"], cfg["seq_len"], seed, cfg.get("test_fraction"))
     for path in info["skipped_files"]:
         log.warning("skipped unreadable MIDI file %s", path)
