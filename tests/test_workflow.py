@@ -492,6 +492,8 @@ def test_shakespeare_gpt_end_to_end(tmp_path: Path, shakespeare_text: str):
         (lambda c: c.update(TINY_MUSIC, lora={**TINY_MUSIC["lora"], "base_epoch": 3}), "lora.base_epoch = 3"),
         (lambda c: c.update(TINY_MUSIC, model={**TINY_MUSIC["model"], "hidden": [4]}), "'hidden' was unexpected"),
         (lambda c: c.update(TINY_MUSIC, data={**TINY_MUSIC["data"], "seq_len": None}), "['data']['seq_len']"),
+        (lambda c: c.update(TINY_TEXT, data={k: v for k, v in TINY_TEXT["data"].items() if k != "continuation"}), "'continuation' is a required property"),
+        (lambda c: c.update(TINY_TEXT, model={**TINY_TEXT["model"], "d_ff": 64}), "'d_ff' was unexpected"),
     ],
 )
 def test_invalid_config_fails_before_any_job(tmp_path: Path, edit, key: str):

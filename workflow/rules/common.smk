@@ -9,7 +9,7 @@ from snakemake.utils import validate
 from tdacore.cifar import CIFAR10_MD5, CIFAR10_URL, DEFAULT_DIR as CIFAR_DEFAULT_DIR
 from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, GridPoint, grid, parse_member, parse_point
 from tdacore.idx import MNIST_FILES
-from tdacore.settings import GENERATED_TEST_TARGETS, TASKS, model_dims
+from tdacore.settings import GENERATED_TEST_TARGETS, model_dims
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -78,10 +78,9 @@ GRIDS = {method: grid(ensembles, CHECKPOINTS) for method, ensembles in ENSEMBLE_
 for _method, _points in GRIDS.items():
     if "base_fraction" in PER_METHOD.get(_method, {}) and {"checkpoints", "lora"} & {point.ensemble for point in _points}:
         raise ValueError(f"per_method.{_method}.base_fraction: its own base models have no checkpoints or adapters (drop those grids)")
-# The setting: classification (margin) or sequences (log-likelihood of events; tdacore.outputs).
-# Music: attribution and the LDS ground truth read the data set with each prompt's generated event
-# (made by generate_events); text and digits read the data set itself (text: its real continuations).
-TASK = TASKS[config["data"]["source"]]
+# The data set attribution and the LDS ground truth read: for music, the one with each prompt's
+# generated event (made by generate_events); for digits and text, the data set itself (text: its
+# real test continuations are the scored targets).
 ATTRIBUTION_DATA = f"{RESULTS}/data/{'generated' if config['data']['source'] in GENERATED_TEST_TARGETS else 'dataset'}.h5"
 # LoRA adapters (Section 3.4): adapter l of model i adapts base model i's checkpoint at lora.base_epoch.
 LORA = config.get("lora")
