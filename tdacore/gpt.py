@@ -24,35 +24,7 @@ import math
 import torch
 from torch import nn
 
-from tdacore.music_transformer import causal_mask
-
-
-class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention with dropout on the attention weights."""
-
-    def __init__(self, d_model: int, heads: int, dropout: float) -> None:
-        super().__init__()
-        if d_model % heads:
-            raise ValueError(f"model.d_model = {d_model} is not divisible by model.heads = {heads}")
-        self.heads, self.d_head = heads, d_model // heads
-        self.w_q = nn.Linear(d_model, d_model)
-        self.w_k = nn.Linear(d_model, d_model)
-        self.w_v = nn.Linear(d_model, d_model)
-        self.w_o = nn.Linear(d_model, d_model)
-        self.attn_dropout = nn.Dropout(dropout)
-
-    def _split(self, t: torch.Tensor) -> torch.Tensor:
-        batch, length, _ = t.shape
-        return t.reshape(batch, length, self.heads, self.d_head).transpose(1, 2)  # (B, H, L, Dh)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, L, d_model) -> (B, L, d_model)."""
-        batch, length, d_model = x.shape
-        q, k, v = self._split(self.w_q(x)), self._split(self.w_k(x)), self._split(self.w_v(x))
-        logits = (q @ k.transpose(-1, -2)) / math.sqrt(self.d_head)
-        logits = logits.masked_fill(causal_mask(length, x.device), float("-inf"))
-        weights = self.attn_dropout(logits.softmax(dim=-1))
-        return self.w_o((weights @ v).transpose(1, 2).reshape(batch, length, d_model))
+from tdacore.music_transformer import CausalSelfAttention
 
 
 class Block(nn.Module):

@@ -52,36 +52,52 @@ def causal_mask(length: int, device: torch.device) -> torch.Tensor:
     return torch.ones(length, length, dtype=torch.bool, device=device).triu(1)
 
 
-class RelativeSelfAttention(nn.Module):
-    """Causal multi-head self-attention with relative position logits (per-head E_r, skewing)."""
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention with dropout on the attention weights and separate
+    `w_q`/`w_k`/`w_v`/`w_o` linears (GPT's, tdacore.gpt; the Music Transformer adds relative
+    position logits)."""
 
-    def __init__(self, d_model: int, heads: int, max_len: int, dropout: float) -> None:
+    def __init__(self, d_model: int, heads: int, dropout: float) -> None:
         super().__init__()
         if d_model % heads:
-            raise ValueError(f"d_model={d_model} is not divisible by heads={heads}")
-        self.heads, self.d_head, self.max_len = heads, d_model // heads, max_len
+            raise ValueError(f"model.d_model = {d_model} is not divisible by model.heads = {heads}")
+        self.heads, self.d_head = heads, d_model // heads
         self.w_q = nn.Linear(d_model, d_model)
         self.w_k = nn.Linear(d_model, d_model)
         self.w_v = nn.Linear(d_model, d_model)
         self.w_o = nn.Linear(d_model, d_model)
-        self.e_r = nn.Parameter(torch.randn(heads, max_len, self.d_head) * self.d_head**-0.5)
         self.attn_dropout = nn.Dropout(dropout)
 
     def _split(self, t: torch.Tensor) -> torch.Tensor:
         batch, length, _ = t.shape
         return t.reshape(batch, length, self.heads, self.d_head).transpose(1, 2)  # (B, H, L, Dh)
 
+    def position_logits(self, q: torch.Tensor) -> torch.Tensor | float:
+        """Logits added to q k^T from positions alone: none here."""
+        return 0.0
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, L, d_model) -> (B, L, d_model)."""
         batch, length, d_model = x.shape
         q, k, v = self._split(self.w_q(x)), self._split(self.w_k(x)), self._split(self.w_v(x))
-        e_r = self.e_r[:, self.max_len - length :, :]  # distances -(L-1)..0, (H, L, Dh)
-        s_rel = skew(q @ e_r.transpose(-1, -2))
-        logits = (q @ k.transpose(-1, -2) + s_rel) / math.sqrt(self.d_head)
+        logits = (q @ k.transpose(-1, -2) + self.position_logits(q)) / math.sqrt(self.d_head)
         logits = logits.masked_fill(causal_mask(length, x.device), float("-inf"))
         weights = self.attn_dropout(logits.softmax(dim=-1))
-        out = (weights @ v).transpose(1, 2).reshape(batch, length, d_model)
-        return self.w_o(out)
+        return self.w_o((weights @ v).transpose(1, 2).reshape(batch, length, d_model))
+
+
+class RelativeSelfAttention(CausalSelfAttention):
+    """Causal multi-head self-attention with relative position logits (per-head E_r, skewing)."""
+
+    def __init__(self, d_model: int, heads: int, max_len: int, dropout: float) -> None:
+        super().__init__(d_model, heads, dropout)
+        self.max_len = max_len
+        self.e_r = nn.Parameter(torch.randn(heads, max_len, self.d_head) * self.d_head**-0.5)
+
+    def position_logits(self, q: torch.Tensor) -> torch.Tensor:
+        """Huang et al.'s S_rel = skew(Q E_r^T) for distances -(L-1)..0."""
+        e_r = self.e_r[:, self.max_len - q.shape[-2] :, :]  # (H, L, Dh)
+        return skew(q @ e_r.transpose(-1, -2))
 
 
 class DecoderBlock(nn.Module):
