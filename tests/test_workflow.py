@@ -331,18 +331,29 @@ def test_generative_setting_end_to_end(tmp_path: Path):
 
 
 def test_a_configfile_replaces_the_default_config():
-    """`--configfile` must not be merged into config/config.yaml: the paper config has no
-    per_method section, so each of its three per-member methods runs on the whole shared grid."""
+    """`--configfile` must not be merged into config/config.yaml (whose per_method grids are
+    small): the paper's MNIST config plans its own grids' training, retraining and members."""
     plan = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile", "config/paper/mnist_mlp.yaml"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )
     assert plan.returncode == 0, plan.stderr[-3000:]
     paper = yaml.safe_load((REPO / "config/paper/mnist_mlp.yaml").read_text())
-    naive, dropout = paper["ensembles"]["naive"], paper["ensembles"]["dropout"]
-    members = max(naive["I"]) + max(dropout["I"]) * max(dropout["D"])
-    per_member_methods = [m for m in paper["methods"] if m != "trak"]
-    assert planned_jobs(plan.stdout + plan.stderr)["member_scores"] == len(per_member_methods) * members
+    grids, jobs = paper["ensembles"], planned_jobs(plan.stdout + plan.stderr)
+    models, masked = max(grids["naive"]["I"]), max(grids["dropout"]["I"]) * max(grids["dropout"]["D"])
+    # TRAK's base models on halves (model 0 also saving the checkpoints of Table 2); IF, Grad-Dot
+    # and Grad-Cos on models trained on all the data (their per_method base_fraction 1.0)
+    assert jobs["train_base"] + jobs["train_base_checkpointed"] == models and jobs["train_base_checkpointed"] == 1
+    assert jobs["train_base_at_fraction"] == max(max(p["ensembles"]["naive"]["I"]) for p in paper["per_method"].values())
+    assert jobs["retrain_subset"] == paper["lds"]["num_subsets"] and jobs["fetch_mnist_file"] == 4
+    # TRAK features: every naive model and dropout pass, and the earlier checkpoints of model 0
+    # unmasked and under each pass of the checkpoints grid
+    earlier = len(paper["train"]["checkpoints"]) - 1
+    assert jobs["featurize"] == models + masked + earlier * (1 + max(grids["checkpoints"]["D"]))
+    assert jobs["featurize_projections"] == max(max(grids[k]["I"]) for k in ("projection_only", "forward_only_shared"))
+    figure6 = paper["per_method"]["if"]["ensembles"]
+    members = max(figure6["naive"]["I"]) + max(figure6["dropout"]["I"]) * max(figure6["dropout"]["D"])
+    assert jobs["member_scores"] == len([m for m in paper["methods"] if m != "trak"]) * members
 
 
 def test_a_method_with_its_own_base_fraction_plans_its_own_base_models(tmp_path: Path):
