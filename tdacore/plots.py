@@ -92,14 +92,36 @@ def lds_vs_models(rows: list[dict], out: str | os.PathLike, title: str) -> None:
     _panel_per_method(frame, palette, "I", "independently trained models I", out, title)
 
 
-def _panel_per_method(frame: pd.DataFrame, palette: dict[str, tuple], x: str, xlabel: str, out: str | os.PathLike, title: str) -> None:
-    """One panel per method of LDS against the integer column x."""
+def selected_lds_vs_models(rows: list[dict], out: str | os.PathLike, title: str) -> None:
+    """One panel per sweep (tables/selection.tsv): the chosen reading's LDS on the report part
+    against I, each point labelled with the setting chosen for it; dashed, the sweep's first
+    setting (e.g. no ridge) on the same report part."""
+    frame, palette = _frame([r for r in rows if r["ensemble"] != "checkpoints"])
+
+    def reference(ax, part: pd.DataFrame) -> None:
+        for name, line in part.groupby("series", sort=False):
+            line = line.sort_values("I")
+            ax.plot(line["I"], line["reference_lds"], ls="--", marker=".", color=palette[name], alpha=0.7)
+        ax.plot([], [], ls="--", color="grey", label=f"{part['reference'].iloc[0]} (dashed)")
+        ax.legend(title=None, fontsize=7)
+
+    _panel_per_method(frame, palette, "I", "independently trained models I", out, title + "; chosen on the selection part",
+                      annotate=lambda row: row.setting.split("=")[-1], extra=reference)
+
+
+def _panel_per_method(
+    frame: pd.DataFrame, palette: dict[str, tuple], x: str, xlabel: str, out: str | os.PathLike, title: str,
+    annotate: Callable | None = None, extra: Callable | None = None,
+) -> None:
+    """One panel per method of LDS against the integer column x (extra(ax, part) adds to a panel)."""
     methods = _methods(frame)
     sns.set_theme(style="whitegrid")
     fig, axes = plt.subplots(1, len(methods), figsize=(4.4 * len(methods), 3.8), squeeze=False)
     for ax, method in zip(axes[0], methods):
         part = frame[frame["method"] == method]
-        _lines(ax, part, x, palette)
+        _lines(ax, part, x, palette, annotate)
+        if extra is not None:
+            extra(ax, part)
         ax.set_xticks(sorted(part[x].unique()))
         ax.set_xlabel(xlabel)
         ax.set_title(_panel_title(method, part), fontsize=10)

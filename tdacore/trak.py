@@ -3,6 +3,7 @@
 Per ensemble member m (an independently trained model, or a dropout pass of one):
     features:  Phi_m = P_m^T grad f(x_j) for training x_j, phi_m(x) for test x, Q_m = 1 - p
     kernel:    K_m = phi_m (Phi_m^T Phi_m + lambda I)^{-1} Phi_m^T      (test x train)
+(lambda = 0 is Eq. 2 as written; Ridge: absolute, or relative to the member's mean eigenvalue),
 and the ensemble score is  tau = mean_m(K_m) * mean_m(Q_m)  (Q scales training columns).
 The forward-only Dropout Ensemble (Section 3.3) takes the kernels from the unmasked models and
 the Q from their masked passes: a masked pass then needs forward_q alone, no gradient. Its
@@ -17,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-import scipy.linalg
 import torch
 from torch import nn
 
@@ -85,22 +85,6 @@ def forward_q(
     """Q on the training set (Eq. 2; classification: 1 - p of the correct class), by forward
     passes without gradients: all that a masked pass of the forward-only Dropout Ensemble computes."""
     return batched_outputs(model, x_train, y_train, outputs.q, chunk_size).cpu().numpy()
-
-
-def kernel(phi_train: np.ndarray, phi_test: np.ndarray, ridge: float) -> np.ndarray:
-    """phi_test (Phi^T Phi + ridge I)^{-1} Phi^T in float64 (test x train): the k x k system is
-    solved for the test rows first (n_test right-hand sides), then mapped onto the training set."""
-    phi_train = np.asarray(phi_train, dtype=np.float64)
-    gram = phi_train.T @ phi_train + ridge * np.eye(phi_train.shape[1])
-    try:
-        factor = scipy.linalg.cho_factor(gram, lower=True)
-    except np.linalg.LinAlgError as err:
-        raise np.linalg.LinAlgError(
-            f"Phi^T Phi + {ridge} I ({gram.shape[0]}x{gram.shape[0]}) is not positive definite: "
-            "raise trak.ridge or lower trak.projection.dim below the number of training examples"
-        ) from err
-    left = scipy.linalg.cho_solve(factor, np.asarray(phi_test, dtype=np.float64).T)  # (Phi^T Phi + ridge I)^{-1} phi_test^T
-    return left.T @ phi_train.T
 
 
 def ensemble_scores(kernels: Iterable[np.ndarray], qs: Iterable[np.ndarray]) -> np.ndarray:

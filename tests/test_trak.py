@@ -14,7 +14,8 @@ import tdacore.grads
 import tdacore.trak
 from tdacore.models import build_model, n_parameters
 from tdacore.projection import GaussianProjector, IdentityProjector
-from tdacore.trak import ensemble_scores, featurize, featurize_shared, forward_q, kernel
+from tdacore.ridge import kernel
+from tdacore.trak import ensemble_scores, featurize, featurize_shared, forward_q
 from tdacore.variants import masked, sample_masks
 
 N_TRAIN, N_TEST, DIM, CLASSES = 40, 7, 4, 3

@@ -56,8 +56,9 @@ TINY = {
             "ensembles": {"naive": {"I": [1]}, "dropout": {"I": [1], "D": [2]}},
         },
     },
-    # the two Grad-Dot readings compared on half the test examples, reported on the other half
-    "sweeps": {"graddot_readings": ["graddot", "graddot_alt"]},
+    # the two Grad-Dot readings compared on half the test examples, reported on the other half,
+    # and TRAK without and with a ridge (a grid sweep: it adds the reading trak_ridge_relative0p5)
+    "sweeps": {"graddot_readings": ["graddot", "graddot_alt"], "trak_ridge": {"reading": "trak", "ridge_relative": [0, 0.5]}},
     "selection": {"fraction": 0.5, "seed": 3},
 }
 SHARED = {("naive", 1, 0, 0), ("naive", 2, 0, 0), ("dropout", 1, 2, 0), ("dropout", 2, 2, 0)}
@@ -69,10 +70,11 @@ POINTS = {
     "gradcos": SHARED,
     "graddot_alt": {("naive", 1, 0, 0), ("dropout", 1, 2, 0)},
 }
-TWO_STEP_METHODS = ["trak", "if", "graddot", "gradcos"]  # with naive I >= 2: Section 5 and the planner
+POINTS["trak_ridge_relative0p5"] = POINTS["trak"]
+TWO_STEP_METHODS = ["trak", "trak_ridge_relative0p5", "if", "graddot", "gradcos"]  # with naive I >= 2: Section 5 and the planner
 FINAL_RULES = {"lds_table", "cost_tables", "plan", "figure", "all"}  # the planner reads the cost table
 THEORY_RULES = {"variance_decomposition", "lemma_table"}
-FIGURES = ["lds_vs_I", "lds_vs_cost", "forward_only", "checkpoints", "lemma"]
+FIGURES = ["lds_vs_I", "lds_vs_cost", "forward_only", "checkpoints", "lemma", "selected_lds_vs_I"]
 
 
 def snakemake(workdir: Path, config: dict, *args: str, snakefile: Path = SNAKEFILE) -> subprocess.CompletedProcess:
@@ -140,18 +142,20 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     # Changing the projection dimension reruns featurization onwards, not training, the ground
     # truth or the forward-only Q.
     changed = {**TINY, "trak": {**TINY["trak"], "projection": {"kind": "gaussian", "dim": 32}}}
-    assert _planned(run, changed) == {"featurize", "featurize_projections", "attribute_trak", "evaluate_lds"} | FINAL_RULES | THEORY_RULES
+    assert _planned(run, changed) == {
+        "featurize", "featurize_projections", "member_kernels", "attribute_trak", "evaluate_lds", "selection_table"
+    } | FINAL_RULES | THEORY_RULES
     # Dropping epoch 1 from the checkpoints (C = 3 becomes C = 2, whose epochs 2 and 3 are saved)
     # retrains nothing and featurizes nothing: only the grid points whose members change.
     fewer = {**TINY, "train": {**TINY["train"], "checkpoints": [2, 3]},
              "ensembles": {**TINY["ensembles"], "checkpoints": {"I": [1], "C": [1, 2], "D": [0, 2]}}}
-    assert _planned(run, fewer) == {"attribute_trak", "evaluate_lds"} | FINAL_RULES
+    assert _planned(run, fewer) == {"attribute_trak", "evaluate_lds", "selection_table"} | FINAL_RULES
 
     # Editing tdacore/lds.py reruns the LDS rules and what follows, nothing upstream
     # (Snakemake compares input checksums: an edit counts, a mere touch does not).
     assert _rules_after_editing(run, checkout / "tdacore" / "lds.py") == {"evaluate_lds", "selection_table"} | FINAL_RULES
     assert _rules_after_editing(run, checkout / "tdacore" / "trak.py") == {
-        "featurize", "featurize_projections", "forward_q", "attribute_trak", "evaluate_lds"
+        "featurize", "featurize_projections", "member_kernels", "forward_q", "attribute_trak", "evaluate_lds", "selection_table"
     } | FINAL_RULES | THEORY_RULES
     assert _rules_after_editing(run, checkout / "tdacore" / "cg.py") == {
         "member_scores", "attribute_mean", "evaluate_lds", "selection_table"
@@ -177,6 +181,17 @@ def _check_members(results: Path) -> None:
     assert (p1["mask_applied"], p1["mask_seed"], d1["mask_applied"]) == (False, -1, True)
     assert p1["proj_seed"] == d1["proj_seed"] != p2["proj_seed"]
     np.testing.assert_array_equal(read_h5(results / "features/0/p1.h5")[0]["q_train"], read_h5(results / "features/0/d0.h5")[0]["q_train"])
+    # A member's kernel at the ridge reading's lambda = 0.5 x its mean eigenvalue of Phi^T Phi,
+    # against the inverse formed independently from its features; the no-ridge kernel beside it.
+    phi = read_h5(results / "features/0/d1.h5")[0]
+    gram = phi["phi_train"].astype(np.float64).T @ phi["phi_train"].astype(np.float64)
+    lam = 0.5 * np.linalg.eigvalsh(gram).mean()
+    for tag, value in (("ridge_rel0p5", lam), ("ridge0", 0.0)):
+        arrays, attrs = read_h5(results / f"kernels/0/d1/{tag}.h5")
+        assert attrs["ridge_value"] == pytest.approx(value, rel=1e-9) and attrs["features_file"].endswith("features/0/d1.h5")
+        expected = phi["phi_test"] @ np.linalg.inv(gram + value * np.eye(len(gram))) @ phi["phi_train"].T
+        np.testing.assert_allclose(arrays["kernel"], expected, rtol=1e-3, atol=1e-4 * np.abs(expected).max())
+        np.testing.assert_array_equal(arrays["q_train"], phi["q_train"])
 
 
 def _check_reading(results: Path) -> None:
@@ -190,20 +205,28 @@ def _check_reading(results: Path) -> None:
 
 
 def _check_selection(results: Path) -> None:
-    """The sweep's table: one row per grid point both readings have, each choosing on the
-    selection half of the 40 test examples and reporting the chosen reading's mean on the rest."""
+    """The sweeps' table: one row per grid point all of a sweep's readings have, each choosing on
+    the selection half of the 40 test examples and reporting the chosen reading's mean LDS on the
+    other half (n_test = 20), naming its setting."""
     rows = read_tsv(results / "tables/selection.tsv")
-    assert sorted((r["ensemble"], r["I"], r["D"]) for r in rows) == [("dropout", 1, 2), ("naive", 1, 0)]
+    readings = {"graddot_readings": {"graddot": "graddot", "graddot_alt": "graddot_alt"},
+                "trak_ridge": {"trak": "ridge_relative=0", "trak_ridge_relative0p5": "ridge_relative=0.5"}}
+    assert sorted((r["method"], r["ensemble"], r["I"], r["D"], r["C"]) for r in rows) == sorted(
+        [("graddot_readings", "dropout", 1, 2, 0), ("graddot_readings", "naive", 1, 0, 0)] + [("trak_ridge", *point) for point in POINTS["trak"]]
+    )
     split = split_test_examples(40, 0.5, seed=3)
     for row in rows:
         per_example = {
             reading: np.array(json.loads((results / f"lds/{reading}/{row['ensemble']}/{_point_name(row)}.json").read_text())["per_example"], dtype=float)
-            for reading in ("graddot", "graddot_alt")
+            for reading in readings[row["method"]]
         }
         on_selection = {reading: np.nanmean(values[split.select]) for reading, values in per_example.items()}
-        assert row["chosen"] == max(on_selection, key=on_selection.get)
-        assert row["report_lds"] == pytest.approx(np.nanmean(per_example[row["chosen"]][split.report]), abs=1e-5)
-        assert (row["n_select"], row["n_report"]) == (20, 20)
+        chosen = max(on_selection, key=on_selection.get)
+        assert (row["chosen"], row["setting"]) == (chosen, readings[row["method"]][chosen])
+        assert row["lds"] == pytest.approx(np.nanmean(per_example[chosen][split.report]), abs=1e-5)
+        first = next(iter(readings[row["method"]]))
+        assert (row["reference"], row["reference_lds"]) == (readings[row["method"]][first], pytest.approx(np.nanmean(per_example[first][split.report]), abs=1e-5))
+        assert (row["n_select"], row["n_test"]) == (20, 20)
 
 
 def _check_costs(results: Path, lds_rows: list[dict]) -> None:

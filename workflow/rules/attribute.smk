@@ -1,26 +1,29 @@
-# Scores of one ensemble grid point: TRAK by Eq. 2 over its members' kernels, made with their features (forward_only: Q
+# Scores of one ensemble grid point: TRAK by Eq. 2 over its members' kernels at the reading's ridge (forward_only: Q
 # from the masked passes' Q files); IF, Grad-Dot and Grad-Cos by Eq. 1 over per-member scores
 # (one job per member: model i or a checkpoint of it, dropout pass d).
 
 
 rule attribute_trak:
     input:
-        features=kernel_files,
+        kernels=kernel_files,
         q=q_files,
         src=tdacore_sources("trak", "ensemble", "store", "runtime", "steplog"),
     output:
-        f"{RESULTS}/scores/trak/{{ensemble}}/{{point}}.h5",
+        f"{RESULTS}/scores/{{method}}/{{ensemble}}/{{point}}.h5",
+    wildcard_constraints:
+        method=TRAK_METHODS,
     params:
         epochs=checkpoint_epochs,
+        ridge=lambda wildcards: trak_ridge(wildcards.method).setting,
     threads: config["threads"]
     resources:
         gpu=1,
     conda:
         CONDA_ENV
     log:
-        f"{RESULTS}/logs/attribute/trak/{{ensemble}}/{{point}}.log",
+        f"{RESULTS}/logs/attribute/{{method}}/{{ensemble}}/{{point}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/attribute/trak/{{ensemble}}/{{point}}.tsv"
+        f"{RESULTS}/benchmarks/attribute/{{method}}/{{ensemble}}/{{point}}.tsv"
     script:
         "../scripts/attribute_trak.py"
 

@@ -9,7 +9,9 @@ from snakemake.utils import validate
 from tdacore.cifar import CIFAR10_MD5, CIFAR10_URL, DEFAULT_DIR as CIFAR_DEFAULT_DIR
 from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, GridPoint, grid, parse_member, parse_point
 from tdacore.idx import MNIST_FILES
+from tdacore.sweeps import grid_readings
 from tdacore.settings import GENERATED_TEST_TARGETS, model_dims
+from tdacore.ridge import Ridge
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -30,23 +32,66 @@ SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/da
 SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 TDACORE = Path(workflow.basedir).parent / "tdacore"
 CONDA_ENV = "../../environment.yaml"  # python 3.11 + tdacore, for --software-deployment-method conda
-METHODS = config["methods"]
-PER_METHOD = config.get("per_method") or {}
+METHODS = list(config["methods"])
+PER_METHOD = dict(config.get("per_method") or {})
 # A method name is a method (trak, if, graddot, gradcos) or a reading of one, named in per_method
 # with `method:` and its choices (gradient; curvature, influence): results, tables and figures
 # keep readings apart by name, and they share data, models and ground truth.
+
+
+
+def trak_ridge(method):
+    """The ridge of a TRAK reading's kernels: its own ridge or ridge_relative (either replaces
+    trak's pair), else trak.ridge / trak.ridge_relative (tdacore.trak.Ridge)."""
+    mine = PER_METHOD.get(method, {})
+    pair = mine if {"ridge", "ridge_relative"} & set(mine) else config["trak"]
+    try:
+        return Ridge(pair.get("ridge", 0.0), pair.get("ridge_relative", 0.0))
+    except ValueError as err:
+        raise ValueError(f"{'per_method.' + method if pair is mine else 'trak'}: {err}") from None
+
+
+def _is_base(base, path, value):
+    """Whether a grid sweep's value is its base reading's own setting (tdacore.selection.grid_readings)."""
+    if path[0] in ("ridge", "ridge_relative"):
+        return trak_ridge(base) == Ridge(**{("absolute" if path[0] == "ridge" else "relative"): value})
+    return {**config[path[0]], **PER_METHOD.get(base, {}).get(path[0], {})}[path[1]] == value
+
+
+# Sweeps (tdacore.selection): readings of one method, compared per grid point on the selection
+# part of the scored test examples, reported on the rest. A sweep lists its readings, or names a
+# base reading and a grid of one setting ({reading: trak, ridge_relative: [0, 0.1, 1]}; IF:
+# {reading: if, influence: {damping: [...]}}), whose readings it adds, named <base>_<key><value>.
+SWEEPS, SWEEP_SETTINGS = {}, {}
+for _sweep, _spec in (config.get("sweeps") or {}).items():
+    if isinstance(_spec, list):
+        SWEEPS[_sweep], SWEEP_SETTINGS[_sweep] = _spec, {reading: reading for reading in _spec}
+        continue
+    _base = _spec["reading"]
+    if _base not in METHODS:
+        raise ValueError(f"sweeps.{_sweep}.reading: '{_base}' is not in methods {METHODS}")
+    _readings = grid_readings(_sweep, _spec, lambda path, value: _is_base(_base, path, value))
+    for _name, _overrides, _setting in _readings:
+        if _overrides is not None:
+            _entry = {**PER_METHOD.get(_base, {}), "method": PER_METHOD.get(_base, {}).get("method", _base)}
+            for _key, _value in _overrides.items():
+                _entry[_key] = {**_entry.get(_key, {}), **_value} if isinstance(_value, dict) else _value
+            PER_METHOD[_name] = _entry
+            METHODS += [] if _name in METHODS else [_name]
+    SWEEPS[_sweep] = [name for name, _, _ in _readings]
+    SWEEP_SETTINGS[_sweep] = {name: setting for name, _, setting in _readings}
 ALGORITHM = {name: PER_METHOD.get(name, {}).get("method", name) for name in METHODS}
 # The per_method choices each method takes (TRAK's are the global train.base_fraction and dropout_masks).
 _SHARED_CHOICES = {"base_fraction", "dropout_masks"}
 METHOD_CHOICES = {
-    "trak": set(), "if": {"curvature", "influence"} | _SHARED_CHOICES,
+    "trak": {"ridge", "ridge_relative"}, "if": {"curvature", "influence"} | _SHARED_CHOICES,
     "graddot": {"gradient"} | _SHARED_CHOICES, "gradcos": {"gradient"} | _SHARED_CHOICES,
 }
 for _name, _algorithm in ALGORITHM.items():
     if _algorithm not in METHOD_CHOICES:
         raise ValueError(f"methods: '{_name}' is neither a method (trak, if, graddot, gradcos) nor named in per_method with `method:`")
-    if _algorithm == "trak" and _name != "trak":
-        raise ValueError(f"per_method.{_name}: TRAK has no readings to choose (its features are shared by name)")
+    if _algorithm == "trak" and PER_METHOD.get(_name, {}).get("test_examples") not in (None, PER_METHOD.get("trak", {}).get("test_examples", config["data"]["n_test"])):
+        raise ValueError(f"per_method.{_name}.test_examples: a TRAK reading scores trak's test examples (it shares trak's features)")
     _foreign = set(PER_METHOD.get(_name, {})) & (set().union(*METHOD_CHOICES.values()) - METHOD_CHOICES[_algorithm])
     if _foreign:
         raise ValueError(f"per_method.{_name}: {sorted(_foreign)} do not apply to {_algorithm}")
@@ -114,8 +159,12 @@ wildcard_constraints:
     fraction=r"[0-9.]+(e-?[0-9]+)?",
 
 
-# The names whose scores are per-member score files (IF, Grad-Dot, Grad-Cos and their readings).
+# The names whose scores are per-member score files (IF, Grad-Dot, Grad-Cos and their readings),
+# and TRAK's readings (their ridges), whose scores average member kernels.
 SCORED_METHODS = "|".join(name for name in METHODS if ALGORITHM[name] != "trak") or "none"
+TRAK_METHODS = "|".join(name for name in METHODS if ALGORITHM[name] == "trak") or "none"
+# Every ridge some TRAK reading uses: each TRAK member's kernel is made once per ridge (rule member_kernels).
+RIDGES = list({trak_ridge(name).tag: trak_ridge(name) for name in METHODS if ALGORITHM[name] == "trak"}.values())
 
 
 # tdacore.models and the module of the config's architecture (an edit to it reruns its models).
@@ -133,11 +182,13 @@ def tdacore_sources(*modules):
 
 # Per-member files, by the step that makes them (its rule name), i.e. TRAK features (one pass
 # each, or every projection pass of one model from its gradients computed once), forward-only Q,
-# other methods' member scores: (file pattern, pattern of the job's log and benchmark).
+# a member's kernel under a ridge, other methods' member scores: (file pattern, pattern of the
+# job's log and benchmark).
 MEMBER_FILES = {
     "featurize": ("features/{model}/{variant}", "features/{model}/{variant}"),
     "featurize_projections": ("features/{model}/{variant}", "features/{model}/projections"),
     "forward_q": ("forward/{model}/{variant}", "forward/{model}/{variant}"),
+    "member_kernels": ("kernels/{model}/{variant}/{ridge}", "kernels/{model}/{variant}"),
     "member_scores": ("member_scores/{method}/{model}/{variant}", "member_scores/{method}/{model}/{variant}"),
 }
 # Projection passes p1..pP that featurize_projections makes for each model that needs any.
@@ -147,20 +198,22 @@ PROJECTION_PASSES = max(
 )
 
 
-def member_path(step, kind="file", member=None, method="{method}"):
+def member_path(step, kind="file", member=None, method="{method}", ridge=None):
     """The file, log or benchmark of `member`'s job of `step`; without a member, the step's own
-    wildcard pattern."""
+    wildcard pattern. A kernel file is the one at `ridge`, else at TRAK reading `method`'s."""
     model, variant = (member.model_tag, member.variant) if member else ("{model}", "{variant}")
-    rel = MEMBER_FILES[step][kind != "file"].format(model=model, variant=variant, method=method)
+    ridge = (ridge or trak_ridge(method)).tag
+    rel = MEMBER_FILES[step][kind != "file"].format(model=model, variant=variant, method=method, ridge=ridge)
     return {"file": f"{RESULTS}/{rel}.h5", "log": f"{RESULTS}/logs/{rel}.log", "benchmark": f"{RESULTS}/benchmarks/{rel}.tsv"}[kind]
 
 
 def member_jobs(method, point):
-    """(step, member) of every per-member job a grid point needs, i.e. its members' features or
-    scores, and for the forward-only kinds the Q of its masked passes."""
+    """(step, member) of every per-member job a grid point needs, i.e. its members' scores, or
+    their features and kernels, and for the forward-only kinds the Q of its masked passes."""
     if ALGORITHM[method] != "trak":
         return [("member_scores", m) for m in point.members()]
     jobs = [("featurize_projections" if m.projection_only else "featurize", m) for m in point.members()]
+    jobs += [("member_kernels", m) for m in point.members()]
     if point.ensemble in FORWARD_ONLY:
         jobs += [("forward_q", m) for m in point.q_members()]
     return jobs
@@ -208,10 +261,14 @@ def checkpoint_epochs(wildcards):
     return list(point_of(wildcards).epochs)
 
 
+def scored_member_files(method, point):
+    """The per-member files a grid point averages: TRAK kernels (at the reading's ridge, with
+    their Q), or another method's member scores."""
+    return [member_path(step, member=m, method=method) for step, m in member_jobs(method, point) if step in ("member_kernels", "member_scores")]
+
+
 def kernel_files(wildcards):
-    """Per-member files of a grid point: TRAK features, or another method's member scores."""
-    method = wildcards.get("method", "trak")
-    return [member_path(step, member=m, method=method) for step, m in member_jobs(method, point_of(wildcards)) if step != "forward_q"]
+    return scored_member_files(wildcards.method, point_of(wildcards))
 
 
 def q_files(wildcards):
@@ -251,14 +308,12 @@ def mask_mode(method):
 
 
 def test_examples(method):
-    """How many test examples `method` scores: the first n of the (randomly split) test set."""
-    return PER_METHOD.get(method, {}).get("test_examples", config["data"]["n_test"])
+    """How many test examples `method` scores: the first n of the (randomly split) test set
+    (a TRAK reading: trak's, whose features it shares)."""
+    return PER_METHOD.get("trak" if ALGORITHM[method] == "trak" else method, {}).get("test_examples", config["data"]["n_test"])
 
 
-# Sweeps (tdacore.selection): readings of one method, compared per grid point on the selection
-# part of the scored test examples, reported on the rest; a sweep covers the grid points all its
-# readings share.
-SWEEPS = config.get("sweeps") or {}
+# A sweep covers the grid points all its readings share.
 SELECTION = config["selection"]
 
 
@@ -324,7 +379,7 @@ TITLE = config["experiment"] + (
 
 
 # The table each figure is drawn from (the others: the cost table).
-FIGURE_TABLES = {"lds_vs_I": "lds", "lemma": "lemma"}
+FIGURE_TABLES = {"lds_vs_I": "lds", "lemma": "lemma", "selected_lds_vs_I": "selection"}
 # Section 5 (Lemma 5.1): for each method and two-step kind (dropout, lora) whose grid has at
 # least 2 naive models and D >= 2 (or L >= 2), the largest member sets the grid already scores.
 TWO_STEP = ("dropout", "lora")
@@ -358,7 +413,7 @@ def theory_members(method, kind):
     plan = THEORY[method, kind]
     naive = GridPoint("naive", plan["sizes"][-1])
     two_step = GridPoint(kind, plan["groups"], **({"n_passes": plan["variants"]} if kind == "dropout" else {"n_adapters": plan["variants"]}))
-    return tuple([member_path(step, member=m, method=method) for step, m in member_jobs(method, point)] for point in (naive, two_step))
+    return tuple(scored_member_files(method, point) for point in (naive, two_step))
 
 
 def final_outputs():
@@ -370,7 +425,7 @@ def final_outputs():
     if "checkpoints" in KINDS:
         outputs.append(f"{RESULTS}/figures/checkpoints.png")
     if SWEEPS:
-        outputs += [f"{RESULTS}/tables/selection.{ext}" for ext in ("tsv", "html")]
+        outputs += [f"{RESULTS}/tables/selection.{ext}" for ext in ("tsv", "html")] + [f"{RESULTS}/figures/selected_lds_vs_I.png"]
     if THEORY:
         outputs += [f"{RESULTS}/tables/{name}.{ext}" for name in ("lemma", "plan") for ext in ("tsv", "html")]
         outputs.append(f"{RESULTS}/figures/lemma.png")

@@ -1,8 +1,9 @@
-# TRAK's per-member work. featurize: features (and the kernel, trak.ridge) of one member, model i
+# TRAK's per-member work. featurize: features of one member, model i
 # (or a checkpoint of it) under dropout pass d (variant d{d}; d0 is unmasked). featurize_projections: the unmasked
 # model's gradients, computed once, under the projection of each pass d (variants p{d}: only
 # random projection, Appendix F.1, and the shared-gradient forward-only kernels). forward_q: Q
 # alone of one masked pass, by forward passes only (the forward-only Dropout Ensemble, Section 3.3).
+# member_kernels: one member's kernel under each ridge some TRAK reading uses (tdacore.ridge).
 
 rule featurize:
     input:
@@ -18,7 +19,6 @@ rule featurize:
         mask_mode=mask_mode("trak"),
         device=config["device"],
         projection=config["trak"]["projection"],
-        ridge=config["trak"]["ridge"],
         chunk_size=config["trak"]["chunk_size"],
         test_examples=test_examples("trak"),
     threads: config["threads"]
@@ -48,8 +48,7 @@ if PROJECTION_PASSES:
             mask_mode=mask_mode("trak"),
             device=config["device"],
             projection=config["trak"]["projection"],
-            ridge=config["trak"]["ridge"],
-            chunk_size=config["trak"]["chunk_size"],
+                chunk_size=config["trak"]["chunk_size"],
             test_examples=test_examples("trak"),
         threads: config["threads"]
         resources:
@@ -90,3 +89,23 @@ rule forward_q:
         member_path("forward_q", "benchmark")
     script:
         "../scripts/forward_q.py"
+
+
+if RIDGES:
+
+    rule member_kernels:
+        input:
+            features=member_path("featurize"),
+            src=tdacore_sources("ridge", "store", "steplog"),
+        output:
+            [member_path("member_kernels", ridge=ridge) for ridge in RIDGES],
+        params:
+            ridges=[{"absolute": ridge.absolute, "relative": ridge.relative} for ridge in RIDGES],
+        conda:
+            CONDA_ENV
+        log:
+            member_path("member_kernels", "log"),
+        benchmark:
+            member_path("member_kernels", "benchmark")
+        script:
+            "../scripts/member_kernels.py"

@@ -56,7 +56,7 @@ rule figure:
     output:
         report(f"{RESULTS}/figures/{{figure}}.png", caption="../report/figures.rst", category="Figures", labels={"figure": "{figure}"}),
     wildcard_constraints:
-        figure="lds_vs_I|lds_vs_cost|forward_only|checkpoints|lemma",
+        figure="lds_vs_I|lds_vs_cost|forward_only|checkpoints|lemma|selected_lds_vs_I",
     params:
         title=TITLE,
     conda:
@@ -140,6 +140,7 @@ rule selection_table:
         html=report(f"{RESULTS}/tables/selection.html", caption="../report/selection.rst", category="Tables", labels={"table": "selection"}),
     params:
         sweeps=SWEEP_FILES,
+        settings=SWEEP_SETTINGS,
         selection=SELECTION,
     conda:
         CONDA_ENV

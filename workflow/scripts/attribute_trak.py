@@ -1,5 +1,6 @@
-"""Adapter: TRAK scores of one ensemble grid point (Eq. 2 over its members' features; for the
-forward-only Dropout Ensemble, Q from the masked passes' Q files instead, Section 3.3)."""
+"""Adapter: TRAK scores of one ensemble grid point for one TRAK reading (Eq. 2 over its members'
+kernels at the reading's ridge, rule member_kernels; for the forward-only Dropout Ensemble, Q
+from the masked passes' Q files instead, Section 3.3)."""
 
 import time
 
@@ -10,47 +11,47 @@ from tdacore.trak import ensemble_scores
 
 log = configure(snakemake.threads, snakemake.log[0])
 point = parse_point(snakemake.wildcards.ensemble, snakemake.wildcards.point, snakemake.params.epochs)
-paths = list(map(str, snakemake.input.features))
+paths = list(map(str, snakemake.input.kernels))
 q_paths = list(map(str, snakemake.input.q)) or paths  # forward_only: the masked passes' Q
 attrs = {path: read_attrs(path) for path in paths}
 q_attrs = {path: read_attrs(path) for path in q_paths}
-require_agreement(attrs, ["train_hash", "test_hash", "test_examples", "proj_kind", "proj_dim", "model_output"])
+require_agreement(attrs, ["train_hash", "test_hash", "test_examples", "proj_kind", "proj_dim", "model_output", "ridge"])
 require_agreement(attrs | q_attrs, ["train_hash", "model_output"])
 require_agreement({path: a for path, a in (attrs | q_attrs).items() if a["mask_applied"]}, ["mask_mode"])
-require_agreement(attrs, ["ridge"])
 require_distinct(attrs, "proj_seed")
+first = attrs[paths[0]]
+if first["ridge"] != snakemake.params.ridge:
+    raise ValueError(f"{paths[0]}: a kernel at {first['ridge']}, but {snakemake.wildcards.method} uses {snakemake.params.ridge}")
 
 
-def member_kernel(path: str):
-    """The member's kernel, made with its features (rule featurize)."""
-    return read_h5(path, ["kernel"])[0]["kernel"].astype("float64")
-
-
-def member_q(path: str):
-    return read_h5(path, ["q_train"])[0]["q_train"]
+def read_one(path: str, name: str):
+    return read_h5(path, [name])[0][name]
 
 
 start = time.perf_counter()
-scores = ensemble_scores((member_kernel(path) for path in paths), (member_q(path) for path in q_paths))
+scores = ensemble_scores((read_one(path, "kernel").astype("float64") for path in paths), (read_one(path, "q_train") for path in q_paths))
 member_attrs = list(attrs.values()) + [q_attrs[path] for path in q_paths if path not in attrs]
 provenance = point_provenance(point, member_attrs, time.perf_counter() - start)
 log.info(
-    "%s %s: %d kernels, %d Q, scores %s, %.1f s (serving total %.1f s)",
-    point.ensemble, point.name, len(paths), len(q_paths), scores.shape, provenance["aggregate_seconds"], provenance["serving_seconds"],
+    "%s %s %s (%s): %d kernels, %d Q, scores %s, %.1f s (serving total %.1f s)", snakemake.wildcards.method,
+    point.ensemble, point.name, first["ridge"], len(paths), len(q_paths), scores.shape, provenance["aggregate_seconds"], provenance["serving_seconds"],
 )
-first = attrs[paths[0]]
 write_h5(
     snakemake.output[0],
     {"scores": scores.astype("float32")},
     {
         "method": "trak",
+        "reading": snakemake.wildcards.method,
         **provenance,
-        "feature_files": paths,
+        "kernel_files": paths,
+        "feature_files": [a["features_file"] for a in attrs.values()],
         "q_files": q_paths,
         "proj_seeds": [a["proj_seed"] for a in attrs.values()],
         "config_hash": content_hash(sorted({a["config_hash"] for a in member_attrs})),
         "proj_kind": first["proj_kind"],
         "proj_dim": first["proj_dim"],
         "ridge": first["ridge"],
+        "ridge_values": [a["ridge_value"] for a in attrs.values()],
+        "mean_eigenvalues": [a["mean_eigenvalue"] for a in attrs.values()],
     },
 )

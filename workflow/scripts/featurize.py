@@ -1,11 +1,10 @@
 """Adapter: TRAK features of model i (or its checkpoint), for each output file's member: one
 dropout pass d (rule featurize, variant d{d}; d0 is unmasked), or every projection pass p1..pP
 of the unmasked model (rule featurize_projections: only random projection, Appendix F.1, and the
-shared-gradient forward-only kernels). The job computes its per-sample gradients once; each
+shared-gradient forward-only kernels). Their kernels, one per ridge, are rule member_kernels'. The job computes its per-sample gradients once; each
 file records its own projection time and the job's shared time (tdacore.trak.featurize_shared)."""
 
 import json
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from tdacore.members import load_trained
 from tdacore.projection import make_projector
 from tdacore.runtime import configure, peak_memory, reset_peak_memory, resolve_device
 from tdacore.store import content_hash, write_h5
-from tdacore.trak import featurize_shared, kernel
+from tdacore.trak import featurize_shared
 
 log = configure(snakemake.threads, snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
@@ -33,22 +32,17 @@ with m.variant() as variant:
 log.info("model %s %s: gradients and Q once (%.1f s), %d projection(s) (%.1f s)",
          w.model, variants[0] if len(variants) == 1 else f"{variants[0]}..{variants[-1]}", shared_seconds, len(members), sum(f.seconds for f in features))
 for path, pm, projector, f in zip(snakemake.output, members, projectors, features):
-    start = time.perf_counter()
-    member_kernel = kernel(f.phi_train, f.phi_test, p.ridge)  # each grid point's ensemble averages these
-    kernel_seconds = time.perf_counter() - start
     write_h5(
         path,
-        {"phi_train": f.phi_train, "phi_test": f.phi_test, "q_train": f.q_train, "kernel": member_kernel.astype("float32")},
+        {"phi_train": f.phi_train, "phi_test": f.phi_test, "q_train": f.q_train},
         {
             **pm.provenance(),
             "proj_kind": projector.kind,
             "proj_dim": projector.dim,
             "proj_spec": json.dumps(p.projection, sort_keys=True),
             "proj_seed": pm.seed_for(role),
-            "ridge": p.ridge,
-            "config_hash": content_hash([p.projection, p.seed, p.ridge]),
-            "seconds": f.seconds + kernel_seconds,
-            "kernel_seconds": kernel_seconds,
+            "config_hash": content_hash([p.projection, p.seed]),
+            "seconds": f.seconds,
             "shared_job": f"{w.model}/{variants[0]}-{variants[-1]}",
             "shared_seconds": shared_seconds,
             "device": str(device),

@@ -11,5 +11,6 @@ draw = {
     "forward_only": plots.forward_only,
     "checkpoints": plots.checkpoints,
     "lemma": plots.lemma,
+    "selected_lds_vs_I": plots.selected_lds_vs_models,
 }[snakemake.wildcards.figure]
 draw(read_tsv(snakemake.input.table), snakemake.output[0], title=snakemake.params.title)
