@@ -14,11 +14,14 @@ def grid_readings(
     sweep: str, spec: Mapping[str, Any], is_base: Callable[[tuple[str, ...], float], bool]
 ) -> list[tuple[str, dict[str, Any] | None, str]]:
     """The readings of a grid sweep, {reading: <base>, <key>: [values]} (a TRAK ridge or
-    ridge_relative) or {reading: <base>, influence: {<key>: [values]}} (an IF damping, ...):
+    ridge_relative) or {reading: <base>, influence: {<key>: [values]}} (an IF damping, ...),
+    optionally with the ensembles grid its new readings score (else the base reading's):
     per value, (the reading's name, the per_method overrides it adds to the base reading's, or
     None where the value is the base reading's own (is_base), the setting it names, e.g.
     `ridge_relative=0.1`)."""
     base = spec["reading"]
+    own = {"ensembles": spec["ensembles"]} if "ensembles" in spec else {}
+    spec = {key: value for key, value in spec.items() if key != "ensembles"}
     leaves = [((key,), value) for key, value in spec.items() if key != "reading" and not isinstance(value, Mapping)]
     leaves += [((key, inner), value) for key, section in spec.items() if isinstance(section, Mapping) for inner, value in section.items()]
     if len(leaves) != 1 or not isinstance(leaves[0][1], list) or len(leaves[0][1]) < 2:
@@ -31,6 +34,6 @@ def grid_readings(
         if is_base(path, value):
             readings.append((base, None, f"{path[-1]}={value:g}"))
             continue
-        overrides: dict[str, Any] = {path[0]: value} if len(path) == 1 else {path[0]: {path[1]: value}}
+        overrides: dict[str, Any] = own | ({path[0]: value} if len(path) == 1 else {path[0]: {path[1]: value}})
         readings.append((f"{base}_{path[-1]}{value_name(value)}", overrides, f"{path[-1]}={value:g}"))
     return readings

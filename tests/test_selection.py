@@ -4,6 +4,8 @@ and that the reported LDS never took part in the choice."""
 import numpy as np
 import pytest
 
+from tdacore.lds import lds_per_example
+from tdacore.ridge import Ridge, kernels
 from tdacore.selection import select_reading, split_test_examples
 
 
@@ -58,3 +60,34 @@ def test_readings_scoring_different_test_examples_are_refused():
     split = split_test_examples(10, 0.5, seed=0)
     with pytest.raises(ValueError, match="same test examples"):
         select_reading({"a": np.zeros(10), "b": np.zeros(12)}, split)
+
+
+def test_perturbing_the_report_parts_ground_truth_never_changes_the_chosen_ridge():
+    """The whole path from ground truth to choice: TRAK kernels at three ridges of a small random
+    linear datamodel, LDS per test example against retrained outputs (tdacore.lds), lambda chosen
+    on the selection part. Redrawing the retrained outputs at the report part's test examples
+    changes their LDS (the report) but never the chosen lambda."""
+    rng = np.random.default_rng(7)
+    n_train, n_test, k, m = 60, 30, 12, 25
+    phi_train, phi_test = rng.normal(size=(n_train, k)) * np.logspace(0, -2, k), rng.normal(size=(n_test, k))
+    masks = rng.random((m, n_train)) < 0.5
+    true_effects = rng.normal(size=(n_test, n_train))
+    outputs = (masks.astype(float) @ true_effects.T) + rng.normal(scale=3.0, size=(m, n_test))  # m x n_test
+    ridges = [Ridge(), Ridge(relative=0.1), Ridge(relative=10.0)]
+    scores = {r.setting: made.kernel for r, made in zip(ridges, kernels(phi_train, phi_test, ridges))}
+    split = split_test_examples(n_test, 0.4, seed=2)
+
+    def choose(truth):
+        return select_reading({name: lds_per_example(s, masks, truth) for name, s in scores.items()}, split)
+
+    choice = choose(outputs)
+    for _ in range(5):
+        perturbed = outputs.copy()
+        perturbed[:, split.report] = rng.normal(size=(m, split.report.size))
+        again = choose(perturbed)
+        assert again["chosen"] == choice["chosen"] and again["select"] == choice["select"]
+        assert again["report_lds"] != choice["report_lds"]
+    # ... whereas the same perturbation of the selection part's ground truth is what chooses
+    perturbed = outputs.copy()
+    perturbed[:, split.select] = rng.normal(size=(m, split.select.size))
+    assert choose(perturbed)["select"] != choice["select"]

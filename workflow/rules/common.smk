@@ -310,7 +310,7 @@ def mask_mode(method):
 def test_examples(method):
     """How many test examples `method` scores: the first n of the (randomly split) test set
     (a TRAK reading: trak's, whose features it shares)."""
-    return PER_METHOD.get("trak" if ALGORITHM[method] == "trak" else method, {}).get("test_examples", config["data"]["n_test"])
+    return PER_METHOD.get("trak" if ALGORITHM.get(method, method) == "trak" else method, {}).get("test_examples", config["data"]["n_test"])
 
 
 # A sweep covers the grid points all its readings share.
