@@ -42,13 +42,14 @@ PER_METHOD = dict(config.get("per_method") or {})
 
 def trak_ridge(method):
     """The ridge of a TRAK reading's kernels: its own ridge or ridge_relative (either replaces
-    trak's pair), else trak.ridge / trak.ridge_relative (tdacore.trak.Ridge)."""
+    trak's pair), else trak.ridge / trak.ridge_relative (tdacore.ridge.Ridge)."""
     mine = PER_METHOD.get(method, {})
     pair = mine if {"ridge", "ridge_relative"} & set(mine) else config["trak"]
     try:
         return Ridge(pair.get("ridge", 0.0), pair.get("ridge_relative", 0.0))
     except ValueError as err:
-        raise ValueError(f"{'per_method.' + method if pair is mine else 'trak'}: {err}") from None
+        where = f"per_method.{method}" if pair is mine else "trak"
+        raise ValueError(f"{where}: {err}") from None
 
 
 def _is_base(base, path, value):
