@@ -5,6 +5,7 @@ Dropout (Figure 2) and over intermediate checkpoints (Table 2)."""
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Callable
 
 import matplotlib
@@ -77,7 +78,7 @@ def _panel_title(method: str, part: pd.DataFrame, extra: str = "") -> str:
 
 
 def _save(fig, out: str | os.PathLike, title: str) -> None:
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(textwrap.fill(title, width=int(18 * fig.get_figwidth())), fontsize=10)
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", dpi=150)
@@ -103,28 +104,31 @@ def selected_lds_vs_models(rows: list[dict], out: str | os.PathLike, title: str)
             line = line.sort_values("I")
             ax.plot(line["I"], line["reference_lds"], ls="--", marker=".", color=palette[name], alpha=0.7)
         ax.plot([], [], ls="--", color="grey", label=f"{part['reference'].iloc[0]} (dashed)")
-        ax.legend(title=None, fontsize=7)
+        ax.legend(title=None, fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        chosen = part["setting"].iloc[0].split("=")[0]
+        ax.set_title(f"{ax.get_title()}\n{chosen} chosen per point on {part['n_select'].iloc[0]} others (labels)", fontsize=9)
 
-    _panel_per_method(frame, palette, "I", "independently trained models I", out, title + "; chosen on the selection part",
-                      annotate=lambda row: row.setting.split("=")[-1], extra=reference)
+    _panel_per_method(frame, palette, "I", "independently trained models I", out, title,
+                      annotate=lambda row: row.setting.split("=")[-1], extra=reference, width=7.5)
 
 
 def _panel_per_method(
     frame: pd.DataFrame, palette: dict[str, tuple], x: str, xlabel: str, out: str | os.PathLike, title: str,
-    annotate: Callable | None = None, extra: Callable | None = None,
+    annotate: Callable | None = None, extra: Callable | None = None, width: float = 4.4,
 ) -> None:
-    """One panel per method of LDS against the integer column x (extra(ax, part) adds to a panel)."""
+    """One panel per method, `width` inches each, of LDS against the integer column x
+    (extra(ax, part) adds to a finished panel)."""
     methods = _methods(frame)
     sns.set_theme(style="whitegrid")
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.4 * len(methods), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(methods), figsize=(width * len(methods), 3.8), squeeze=False)
     for ax, method in zip(axes[0], methods):
         part = frame[frame["method"] == method]
         _lines(ax, part, x, palette, annotate)
-        if extra is not None:
-            extra(ax, part)
         ax.set_xticks(sorted(part[x].unique()))
         ax.set_xlabel(xlabel)
         ax.set_title(_panel_title(method, part), fontsize=10)
+        if extra is not None:
+            extra(ax, part)
     _save(fig, out, title)
 
 
