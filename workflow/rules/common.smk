@@ -9,9 +9,9 @@ from snakemake.utils import validate
 from tdacore.cifar import CIFAR10_MD5, CIFAR10_URL, DEFAULT_DIR as CIFAR_DEFAULT_DIR
 from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, GridPoint, grid, parse_member, parse_point
 from tdacore.idx import MNIST_FILES
-from tdacore.sweeps import grid_readings
-from tdacore.settings import GENERATED_TEST_TARGETS, model_dims
 from tdacore.ridge import Ridge
+from tdacore.settings import GENERATED_TEST_TARGETS, model_dims
+from tdacore.sweeps import grid_readings
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -39,7 +39,6 @@ PER_METHOD = dict(config.get("per_method") or {})
 # keep readings apart by name, and they share data, models and ground truth.
 
 
-
 def trak_ridge(method):
     """The ridge of a TRAK reading's kernels: its own ridge or ridge_relative (either replaces
     trak's pair), else trak.ridge / trak.ridge_relative (tdacore.ridge.Ridge)."""
@@ -53,7 +52,7 @@ def trak_ridge(method):
 
 
 def _is_base(base, path, value):
-    """Whether a grid sweep's value is its base reading's own setting (tdacore.selection.grid_readings)."""
+    """Whether a grid sweep's value is its base reading's own setting (tdacore.sweeps.grid_readings)."""
     if path[0] in ("ridge", "ridge_relative"):
         return trak_ridge(base) == Ridge(**{("absolute" if path[0] == "ridge" else "relative"): value})
     return {**config[path[0]], **PER_METHOD.get(base, {}).get(path[0], {})}[path[1]] == value
@@ -269,6 +268,7 @@ def scored_member_files(method, point):
 
 
 def kernel_files(wildcards):
+    """scored_member_files of a grid point's job (its method and point wildcards)."""
     return scored_member_files(wildcards.method, point_of(wildcards))
 
 
