@@ -39,9 +39,9 @@ SLURM_TINY = {
     "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1], "D": [2]}},
 }
 # The rules SLURM runs (the rest are localrules): prepare_data, 4 retrains, 2 base models, 4
-# feature files (2 models x d0, plus d1 and d2 of model 0), ground truth, 3 TRAK grid points and
-# the Section 5 decomposition of the Dropout Ensemble.
-REMOTE_JOBS = 16
+# feature files (2 models x d0, plus d1 and d2 of model 0) and their 4 kernel files, ground
+# truth, 3 TRAK grid points and the Section 5 decomposition of the Dropout Ensemble.
+REMOTE_JOBS = 20
 STATUS_CHECKS = ["--slurm-init-seconds-before-status-checks", "2"]  # poll sooner than the profile's 10 s
 
 pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
@@ -166,7 +166,7 @@ def test_slurm_run_killed_resumed_and_retried_equals_local_run(cluster, tmp_path
     jobs = {**first_jobs, **resumed_jobs}
     assert len({Path(path).parent for path in jobs.values()}) == REMOTE_JOBS
     assert {Path(path).parent for path in jobs.values()} == {path.parent for path in (slurm / ".snakemake/slurm_logs").rglob("*.log")}
-    for path in results.rglob("features/**/*.h5"):
+    for path in [*results.rglob("features/**/*.h5"), *results.rglob("kernels/**/*.h5")]:
         job_id = read_attrs(path)["slurm_job_id"]
         assert job_id in jobs and job_id != cancelled, path
     for step_log in results.rglob("logs/features/**/*.log"):

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -495,54 +496,65 @@ def test_shakespeare_gpt_end_to_end(tmp_path: Path, shakespeare_text: str):
     np.testing.assert_allclose(truth["outputs"][2], expected, rtol=1e-5)
 
 
-@pytest.mark.parametrize(
-    "edit, key",
-    [
-        (lambda c: c.update(learning_rate=0.1), "learning_rate"),
-        (lambda c: c["ensembles"]["dropout"].update(D=[0]), "['ensembles']['dropout']['D']"),
-        (lambda c: c["train"].update(epochs=-1), "['train']['epochs']"),
-        (lambda c: c["trak"]["projection"].update(dim=0), "['trak']['projection']['dim']"),
-        (lambda c: c.update(methods=["trak", "tracin"]), "'tracin' is neither a method"),
-        (lambda c: c.update(methods=["trak", "Grad-Dot"]), "['methods'][1]"),
-        (lambda c: c["per_method"]["if"].update(gradient="loss"), "per_method.if: ['gradient'] do not apply to if"),
-        (lambda c: c.update(methods=[*c["methods"], "trak_fast"], per_method={**c["per_method"], "trak_fast": {"method": "trak", "gradient": "loss"}}),
-         "per_method.trak_fast: ['gradient'] do not apply to trak"),
-        (lambda c: c.update(methods=[*c["methods"], "trak_r"], per_method={**c["per_method"], "trak_r": {"method": "trak", "ridge": 1.0, "test_examples": 20}}),
-         "per_method.trak_r.test_examples: a TRAK reading scores trak's test examples"),
-        (lambda c: c["trak"].update(ridge=0.1, ridge_relative=0.1), "trak: ridge = 0.1, ridge_relative = 0.1: give one of them"),
-        (lambda c: c["sweeps"].update(ridges={"reading": "tracin", "ridge": [0.0, 1.0]}), "sweeps.ridges.reading: 'tracin' is not in methods"),
-        (lambda c: c["sweeps"].update(ridges={"reading": "trak", "ridge": [0.0, 1.0], "ridge_relative": [0.0, 1.0]}), "sweeps.ridges: a grid sweep names its reading and exactly one setting"),
-        (lambda c: c["per_method"]["graddot"].update(gradient="logit"), "['per_method']['graddot']['gradient']"),
-        (lambda c: c["influence"].update(max_iter=0), "['influence']['max_iter']"),
-        (lambda c: c["per_method"].update(tracin={"test_examples": 5}), "tracin"),
-        (lambda c: c["per_method"]["if"].update(test_examples=41), "per_method.if.test_examples"),
-        (lambda c: c["per_method"].update(graddot_loss={"method": "graddot", "gradient": "loss"}), "per_method.graddot_loss: 'graddot_loss' is not in methods"),
-        (lambda c: c["per_method"]["if"]["ensembles"].update(forward_only={"I": [1], "D": [2]}), "per_method.if.ensembles.forward_only"),
-        (lambda c: c["sweeps"].update(dampings=["if", "if_small"]), "sweeps.dampings: 'if_small' is not in methods"),
-        (lambda c: c["sweeps"].update(mixed=["graddot", "gradcos"]), "sweeps.mixed: its readings must share one method"),
-        (lambda c: c["per_method"]["graddot_alt"].update(test_examples=20), "sweeps.graddot_readings: its readings must share one test_examples"),
-        (lambda c: c["selection"].update(fraction=1.0), "['selection']['fraction']"),
-        (lambda c: c["train"].update(checkpoints=[1, 2]), "train.checkpoints = [1, 2]"),
-        (lambda c: c["train"].update(checkpoints=[2, 1, 3]), "train.checkpoints = [2, 1, 3]"),
-        (lambda c: c["ensembles"]["checkpoints"].update(C=[4]), "ensembles.checkpoints.C = 4"),
-        (lambda c: c["ensembles"]["checkpoints"].update(D=[-1]), "['ensembles']['checkpoints']['D']"),
-        (lambda c: c["ensembles"]["projection_only"].update(D=[0]), "['ensembles']['projection_only']['D']"),
-        (lambda c: c["ensembles"].update(lora={"I": [1], "L": [2]}), "ensembles.lora needs the lora section"),
-        (lambda c: c.update(TINY_MUSIC, lora={**TINY_MUSIC["lora"], "target_modules": ["w_q", "q_proj"]}), "'q_proj' names no linear module"),
-        (lambda c: c.update(TINY_MUSIC, lora={**TINY_MUSIC["lora"], "base_epoch": 3}), "lora.base_epoch = 3"),
-        (lambda c: c.update(TINY_MUSIC, model={**TINY_MUSIC["model"], "hidden": [4]}), "'hidden' was unexpected"),
-        (lambda c: c.update(TINY_MUSIC, data={**TINY_MUSIC["data"], "seq_len": None}), "['data']['seq_len']"),
-        (lambda c: c.update(TINY_TEXT, data={k: v for k, v in TINY_TEXT["data"].items() if k != "continuation"}), "'continuation' is a required property"),
-        (lambda c: c.update(TINY_TEXT, model={**TINY_TEXT["model"], "d_ff": 64}), "'d_ff' was unexpected"),
-    ],
-)
-def test_invalid_config_fails_before_any_job(tmp_path: Path, edit, key: str):
-    config = yaml.safe_load(yaml.safe_dump(TINY))
-    edit(config)
-    result = snakemake(tmp_path, config)
-    assert result.returncode != 0
-    assert key in result.stdout + result.stderr
-    assert not (tmp_path / "results").exists()
+# Invalid configs, each with the key (or message) its error must name.
+INVALID_CONFIGS = [
+    (lambda c: c.update(learning_rate=0.1), "learning_rate"),
+    (lambda c: c["ensembles"]["dropout"].update(D=[0]), "['ensembles']['dropout']['D']"),
+    (lambda c: c["train"].update(epochs=-1), "['train']['epochs']"),
+    (lambda c: c["trak"]["projection"].update(dim=0), "['trak']['projection']['dim']"),
+    (lambda c: c.update(methods=["trak", "tracin"]), "'tracin' is neither a method"),
+    (lambda c: c.update(methods=["trak", "Grad-Dot"]), "['methods'][1]"),
+    (lambda c: c["per_method"]["if"].update(gradient="loss"), "per_method.if: ['gradient'] do not apply to if"),
+    (lambda c: c.update(methods=[*c["methods"], "trak_fast"], per_method={**c["per_method"], "trak_fast": {"method": "trak", "gradient": "loss"}}),
+     "per_method.trak_fast: ['gradient'] do not apply to trak"),
+    (lambda c: c.update(methods=[*c["methods"], "trak_r"], per_method={**c["per_method"], "trak_r": {"method": "trak", "ridge": 1.0, "test_examples": 20}}),
+     "per_method.trak_r.test_examples: a TRAK reading scores trak's test examples"),
+    (lambda c: c["trak"].update(ridge=0.1, ridge_relative=0.1), "trak: ridge = 0.1, ridge_relative = 0.1: give one of them"),
+    (lambda c: c["sweeps"].update(ridges={"reading": "tracin", "ridge": [0.0, 1.0]}), "sweeps.ridges.reading: 'tracin' is not in methods"),
+    (lambda c: c["sweeps"].update(ridges={"reading": "trak", "ridge": [0.0, 1.0], "ridge_relative": [0.0, 1.0]}), "sweeps.ridges: a grid sweep names its reading and exactly one setting"),
+    (lambda c: c["per_method"]["graddot"].update(gradient="logit"), "['per_method']['graddot']['gradient']"),
+    (lambda c: c["influence"].update(max_iter=0), "['influence']['max_iter']"),
+    (lambda c: c["per_method"].update(tracin={"test_examples": 5}), "tracin"),
+    (lambda c: c["per_method"]["if"].update(test_examples=41), "per_method.if.test_examples"),
+    (lambda c: c["per_method"].update(graddot_loss={"method": "graddot", "gradient": "loss"}), "per_method.graddot_loss: 'graddot_loss' is not in methods"),
+    (lambda c: c["per_method"]["if"]["ensembles"].update(forward_only={"I": [1], "D": [2]}), "per_method.if.ensembles.forward_only"),
+    (lambda c: c["sweeps"].update(dampings=["if", "if_small"]), "sweeps.dampings: 'if_small' is not in methods"),
+    (lambda c: c["sweeps"].update(mixed=["graddot", "gradcos"]), "sweeps.mixed: its readings must share one method"),
+    (lambda c: c["per_method"]["graddot_alt"].update(test_examples=20), "sweeps.graddot_readings: its readings must share one test_examples"),
+    (lambda c: c["selection"].update(fraction=1.0), "['selection']['fraction']"),
+    (lambda c: c["train"].update(checkpoints=[1, 2]), "train.checkpoints = [1, 2]"),
+    (lambda c: c["train"].update(checkpoints=[2, 1, 3]), "train.checkpoints = [2, 1, 3]"),
+    (lambda c: c["ensembles"]["checkpoints"].update(C=[4]), "ensembles.checkpoints.C = 4"),
+    (lambda c: c["ensembles"]["checkpoints"].update(D=[-1]), "['ensembles']['checkpoints']['D']"),
+    (lambda c: c["ensembles"]["projection_only"].update(D=[0]), "['ensembles']['projection_only']['D']"),
+    (lambda c: c["ensembles"].update(lora={"I": [1], "L": [2]}), "ensembles.lora needs the lora section"),
+    (lambda c: c.update(TINY_MUSIC, lora={**TINY_MUSIC["lora"], "target_modules": ["w_q", "q_proj"]}), "'q_proj' names no linear module"),
+    (lambda c: c.update(TINY_MUSIC, lora={**TINY_MUSIC["lora"], "base_epoch": 3}), "lora.base_epoch = 3"),
+    (lambda c: c.update(TINY_MUSIC, model={**TINY_MUSIC["model"], "hidden": [4]}), "'hidden' was unexpected"),
+    (lambda c: c.update(TINY_MUSIC, data={**TINY_MUSIC["data"], "seq_len": None}), "['data']['seq_len']"),
+    (lambda c: c.update(TINY_TEXT, data={k: v for k, v in TINY_TEXT["data"].items() if k != "continuation"}), "'continuation' is a required property"),
+    (lambda c: c.update(TINY_TEXT, model={**TINY_TEXT["model"], "d_ff": 64}), "'d_ff' was unexpected"),
+]
+
+
+def test_every_invalid_config_fails_before_any_job_naming_its_key(tmp_path: Path):
+    """Each config of INVALID_CONFIGS stops Snakemake while it plans, naming the key at fault,
+    before any result exists (the cases run two at a time: each is a Snakemake start)."""
+
+    def check(case: int) -> str | None:
+        edit, key = INVALID_CONFIGS[case]
+        config = yaml.safe_load(yaml.safe_dump(TINY))
+        edit(config)
+        workdir = tmp_path / str(case)
+        workdir.mkdir()
+        result = snakemake(workdir, config)
+        if result.returncode == 0 or key not in result.stdout + result.stderr or (workdir / "results").exists():
+            return f"case {case} ({key!r}): exit {result.returncode}, {(result.stdout + result.stderr)[-1500:]}"
+        return None
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        failures = [failure for failure in pool.map(check, range(len(INVALID_CONFIGS))) if failure]
+    assert not failures, "\n\n".join(failures)
 
 
 def test_a_missing_download_stops_the_run_before_any_job(tmp_path: Path):
