@@ -65,4 +65,3 @@ def select_reading(per_example: dict[str, np.ndarray], split: Split) -> dict[str
         "select": {name: parts[name]["select"]["lds"] for name in per_example},
         "report": {name: parts[name]["report"]["lds"] for name in per_example},
     }
-

@@ -202,8 +202,9 @@ def member_path(step, kind="file", member=None, method="{method}", ridge=None):
     """The file, log or benchmark of `member`'s job of `step`; without a member, the step's own
     wildcard pattern. A kernel file is the one at `ridge`, else at TRAK reading `method`'s."""
     model, variant = (member.model_tag, member.variant) if member else ("{model}", "{variant}")
-    ridge = (ridge or trak_ridge(method)).tag
-    rel = MEMBER_FILES[step][kind != "file"].format(model=model, variant=variant, method=method, ridge=ridge)
+    pattern = MEMBER_FILES[step][kind != "file"]
+    tag = (ridge or trak_ridge(method)).tag if "{ridge}" in pattern else None
+    rel = pattern.format(model=model, variant=variant, method=method, ridge=tag)
     return {"file": f"{RESULTS}/{rel}.h5", "log": f"{RESULTS}/logs/{rel}.log", "benchmark": f"{RESULTS}/benchmarks/{rel}.tsv"}[kind]
 
 
