@@ -48,7 +48,7 @@ if PROJECTION_PASSES:
             mask_mode=mask_mode("trak"),
             device=config["device"],
             projection=config["trak"]["projection"],
-                chunk_size=config["trak"]["chunk_size"],
+            chunk_size=config["trak"]["chunk_size"],
             test_examples=test_examples("trak"),
         threads: config["threads"]
         resources:
