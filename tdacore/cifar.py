@@ -27,8 +27,11 @@ IMAGE_SHAPE = (3, 32, 32)  # channels, height, width of a flat 3072-vector
 
 def read_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """(images N x 3072 uint8, labels N int64) of one batch file; errors name the file."""
-    with open(path, "rb") as handle:
-        batch = pickle.load(handle, encoding="bytes")  # the official files were pickled by Python 2
+    try:
+        with open(path, "rb") as handle:
+            batch = pickle.load(handle, encoding="bytes")  # the official files were pickled by Python 2
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, AttributeError, ImportError, IndexError) as err:
+        raise ValueError(f"{path}: not a CIFAR-10 batch (it does not unpickle: {err})") from None
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
         raise ValueError(f"{path}: not a CIFAR-10 batch (a pickled dict with b'data' and b'labels')")
     images, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"], dtype=np.int64)
@@ -57,8 +60,8 @@ def load_cifar2(directory: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, n
     missing = [str(directory / name) for name in (*TRAIN_BATCHES, TEST_BATCH) if not (directory / name).exists()]
     if missing:
         raise FileNotFoundError(
-            f"CIFAR-10 batch file(s) missing: {', '.join(missing)}; run `snakemake fetch_cifar10` "
-            "(rule fetch_cifar10 downloads, checks and unpacks them) or copy cifar-10-batches-py there"
+            f"CIFAR-10 batch file(s) missing: {', '.join(missing)}; copy cifar-10-batches-py there, "
+            "or fetch it with `snakemake download` (which checks and unpacks the archive)"
         )
     train = [_cat_dog(*read_batch(directory / name)) for name in TRAIN_BATCHES]
     x_test, y_test = _cat_dog(*read_batch(directory / TEST_BATCH))

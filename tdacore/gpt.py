@@ -20,6 +20,7 @@ works on single examples (tdacore.grads).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -77,3 +78,9 @@ class GPT(nn.Module):
         for block in self.blocks:
             h = block(h)
         return self.head(self.ln_final(h))
+
+
+def build(spec: dict[str, Any], in_dim: int, n_classes: int) -> GPT:
+    """The config's `model` entry as a GPT with a block size of in_dim characters of a
+    vocabulary of n_classes (settings.ARCHITECTURES)."""
+    return GPT(n_classes, in_dim, spec["layers"], spec["heads"], spec["d_model"], float(spec["dropout"]))

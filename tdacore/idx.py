@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import gzip
 import os
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from tdacore.store import atomic_path, file_hash
+from tdacore.store import atomic_path
 
 # IDX type codes -> numpy big-endian dtypes.
 _DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -28,23 +27,54 @@ def _open(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
+def _header(path: Path, first: bytes, read) -> tuple[np.dtype, tuple[int, ...], int]:
+    """(dtype, shape, header length) from an IDX file's opening bytes; `read(n)` gives more."""
+    if len(first) < 4 or first[0] != 0 or first[1] != 0:
+        raise ValueError(f"{path}: not an IDX file (bad magic number {first[:4].hex()})")
+    code, ndim = first[2], first[3]
+    if code not in _DTYPES:
+        raise ValueError(f"{path}: unknown IDX type code 0x{code:02x}")
+    dims = read(4 * ndim)
+    if len(dims) != 4 * ndim:
+        raise ValueError(f"{path}: truncated IDX header ({ndim} dimensions announced)")
+    return np.dtype(_DTYPES[code]), tuple(int(x) for x in np.frombuffer(dims, dtype=">u4")), 4 + 4 * ndim
+
+
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (optionally gzipped); errors name the file and what is wrong with it."""
     path = Path(path)
-    with _open(path) as handle:
-        raw = handle.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()})")
-    code, ndim = raw[2], raw[3]
-    if code not in _DTYPES:
-        raise ValueError(f"{path}: unknown IDX type code 0x{code:02x}")
-    header = 4 + 4 * ndim
-    shape = tuple(int(x) for x in np.frombuffer(raw[4:header], dtype=">u4"))
-    dtype = np.dtype(_DTYPES[code])
+    try:
+        with _open(path) as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as err:  # a damaged or truncated .gz file
+        raise ValueError(f"{path}: cannot be read as {'gzipped ' if path.suffix == '.gz' else ''}IDX ({err})") from None
+    dtype, shape, header = _header(path, raw[:4], lambda n: raw[4 : 4 + n])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
         raise ValueError(f"{path}: header says shape {shape} ({expected} bytes) but {len(raw) - header} bytes follow")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def idx_header(path: str | os.PathLike) -> tuple[np.dtype, tuple[int, ...]]:
+    """The dtype and shape an IDX file declares, without decoding its body, checked against the
+    size the file holds (for a .gz file, the uncompressed size its gzip trailer records, modulo
+    2**32), so that a truncated or padded file is caught too."""
+    path = Path(path)
+    try:
+        with _open(path) as handle:
+            dtype, shape, header = _header(path, handle.read(4), handle.read)
+    except (OSError, EOFError) as err:
+        raise ValueError(f"{path}: cannot be read as {'gzipped ' if path.suffix == '.gz' else ''}IDX ({err})") from None
+    expected = header + int(np.prod(shape)) * dtype.itemsize
+    if path.suffix == ".gz":
+        with open(path, "rb") as handle:
+            handle.seek(-4, os.SEEK_END)
+            stored, expected = int.from_bytes(handle.read(4), "little"), expected % 2**32
+    else:
+        stored = path.stat().st_size
+    if stored != expected:
+        raise ValueError(f"{path}: truncated or damaged: its header says shape {shape} ({expected} bytes in all) but it holds {stored}")
+    return dtype.newbyteorder("="), shape
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
@@ -63,15 +93,6 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
             handle.write(header + body)
 
 
-def fetch(url: str, path: str | os.PathLike, expected: str, algorithm: str = "md5") -> None:
-    """Download `url` to `path`, keeping it only if its `algorithm` digest is `expected`."""
-    with atomic_path(path) as tmp:
-        urllib.request.urlretrieve(url, tmp)
-        got = file_hash(tmp, algorithm)
-        if got != expected:
-            raise ValueError(f"{url}: {algorithm.upper()} {got} differs from the expected {expected}; file not kept")
-
-
 def load_mnist_idx(directory: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The official MNIST train and test sets from the four IDX files in `directory`.
 
@@ -82,7 +103,7 @@ def load_mnist_idx(directory: str | os.PathLike) -> tuple[np.ndarray, np.ndarray
     if missing:
         raise FileNotFoundError(
             f"MNIST IDX file(s) missing: {', '.join(str(directory / m) for m in missing)}; "
-            "run `snakemake fetch_mnist` (rule fetch_mnist downloads and checks them) or copy them there"
+            "copy them there, or fetch them with `snakemake download` (which checks their MD5 sums)"
         )
     arrays = [read_idx(directory / name) for name in MNIST_FILES]
     x_train, y_train, x_test, y_test = arrays

@@ -46,18 +46,11 @@ from typing import Protocol
 import numpy as np
 import pretty_midi
 
+from tdacore.event_vocab import N_PITCHES, N_TIME_SHIFTS, N_VELOCITY_BINS, NOTE_OFF, NOTE_ON, TIME_SHIFT, VELOCITY, VOCAB_SIZE
 from tdacore.store import atomic_path
 
 log = logging.getLogger(__name__)
 
-N_PITCHES = 128
-N_TIME_SHIFTS = 100
-N_VELOCITY_BINS = 32
-NOTE_ON = 0
-NOTE_OFF = NOTE_ON + N_PITCHES  # 128
-TIME_SHIFT = NOTE_OFF + N_PITCHES  # 256
-VELOCITY = TIME_SHIFT + N_TIME_SHIFTS  # 356
-VOCAB_SIZE = VELOCITY + N_VELOCITY_BINS  # 388
 STEPS_PER_SECOND = 100  # one TIME_SHIFT step is 10 ms
 VELOCITY_BIN_WIDTH = 4  # ceil(127 / 32)
 

@@ -15,6 +15,7 @@ example does not depend on the other examples of its batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -61,3 +62,8 @@ class ResNet9(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.stages(self.stem(x.reshape(x.shape[0], *IMAGE_SHAPE)))
         return self.linear(out.mean(dim=(2, 3)))
+
+
+def build(spec: dict[str, Any], in_dim: int, n_classes: int) -> ResNet9:
+    """The config's `model` entry (`widths`, `dropout`) as a ResNet-9 (settings.ARCHITECTURES)."""
+    return ResNet9(in_dim, list(spec["widths"]), n_classes, float(spec["dropout"]))

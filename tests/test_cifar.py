@@ -93,7 +93,7 @@ def test_cifar2_draw_is_seeded_and_scaled(tmp_path: Path):
 def test_a_missing_batch_names_the_file_and_the_fetch_rule(tmp_path: Path):
     write_fixture(tmp_path)
     (tmp_path / "data_batch_3").unlink()
-    with pytest.raises(FileNotFoundError, match="fetch_cifar10") as error:
+    with pytest.raises(FileNotFoundError, match="snakemake download") as error:
         make_dataset("cifar2", 10, 5, seed=0, cifar_dir=tmp_path)
     assert str(tmp_path / "data_batch_3") in str(error.value) and "data_batch_2" not in str(error.value)
 
@@ -245,10 +245,10 @@ def test_cifar2_resnet9_end_to_end(tmp_path: Path):
     assert {"train_base", "retrain_subset", "featurize", "ground_truth"} <= set(planned_jobs(plan.stdout + plan.stderr))
 
 
-def test_without_the_batches_a_run_stops_before_any_job_naming_the_fetch_rule(tmp_path: Path):
+def test_without_the_batches_a_run_stops_before_any_job_naming_the_download(tmp_path: Path):
     config = yaml.safe_load((REPO / "config/paper/cifar2_resnet9.yaml").read_text())
     config["data"]["cifar_dir"] = str(tmp_path / "cifar-10-batches-py")
     result = snakemake(tmp_path, config)
     assert result.returncode != 0
-    assert f"missing {tmp_path / 'cifar-10-batches-py'}" in result.stderr and "the rule fetch_cifar10" in result.stderr, result.stderr[-3000:]
+    assert f"missing {tmp_path / 'cifar-10-batches-py'}" in result.stderr and "snakemake download" in result.stderr, result.stderr[-3000:]
     assert not (tmp_path / "results").exists()

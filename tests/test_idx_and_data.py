@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tdacore import idx
+from tdacore import idx, raw_data
 from tdacore.data import make_dataset, random_subset
 
 
@@ -52,7 +52,7 @@ def test_writer_round_trips(tmp_path: Path):
 
 def test_missing_file_names_path_and_rule(idx_dir: Path):
     (idx_dir / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(FileNotFoundError, match=r"t10k-labels-idx1-ubyte\.gz.*fetch_mnist"):
+    with pytest.raises(FileNotFoundError, match=r"t10k-labels-idx1-ubyte\.gz.*snakemake download"):
         idx.load_mnist_idx(idx_dir)
 
 
@@ -71,14 +71,14 @@ def test_fetch_keeps_only_verified_files(tmp_path: Path):
     source.write_bytes(b"not mnist")
     target = tmp_path / "out" / "file.gz"
     with pytest.raises(ValueError, match="MD5"):
-        idx.fetch(source.as_uri(), target, "0" * 32)
+        raw_data.fetch(source.as_uri(), target, "md5:" + "0" * 32)
     assert not target.exists() and not list(target.parent.glob("*.part"))
-    idx.fetch(source.as_uri(), target, hashlib.md5(source.read_bytes()).hexdigest())
+    raw_data.fetch(source.as_uri(), target, "md5:" + hashlib.md5(source.read_bytes()).hexdigest())
     assert target.read_bytes() == b"not mnist"
     # MAESTRO's archive is checked by SHA-256 (rule fetch_maestro)
     with pytest.raises(ValueError, match="SHA256"):
-        idx.fetch(source.as_uri(), tmp_path / "maestro.zip", hashlib.md5(source.read_bytes()).hexdigest(), "sha256")
-    idx.fetch(source.as_uri(), tmp_path / "maestro.zip", hashlib.sha256(source.read_bytes()).hexdigest(), "sha256")
+        raw_data.fetch(source.as_uri(), tmp_path / "maestro.zip", "sha256:" + hashlib.md5(source.read_bytes()).hexdigest())
+    raw_data.fetch(source.as_uri(), tmp_path / "maestro.zip", "sha256:" + hashlib.sha256(source.read_bytes()).hexdigest())
 
 
 def test_mnist_idx_dataset_is_a_seeded_sample(idx_dir: Path):

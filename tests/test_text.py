@@ -74,7 +74,7 @@ def test_the_model_output_is_the_log_likelihood_of_the_test_continuation(tmp_pat
 
 def test_missing_or_mis_sized_text_is_an_error_naming_it(tmp_path: Path, shakespeare_text: str):
     missing = tmp_path / "resources/shakespeare/input.txt"
-    with pytest.raises(FileNotFoundError, match=r"resources/shakespeare/input\.txt.*fetch_shakespeare"):
+    with pytest.raises(FileNotFoundError, match=r"resources/shakespeare/input\.txt.*snakemake download"):
         make_text_dataset(missing, 10, 2, 8, 2, 0.1, seed=0)
     missing.parent.mkdir(parents=True)
     missing.write_text(shakespeare_text)

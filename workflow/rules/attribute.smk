@@ -7,7 +7,6 @@ rule attribute_trak:
     input:
         kernels=kernel_files,
         q=q_files,
-        src=tdacore_sources("trak", "ensemble", "store", "runtime", "steplog"),
     output:
         f"{RESULTS}/scores/{{method}}/{{ensemble}}/{{point}}.h5",
     wildcard_constraints:
@@ -32,7 +31,6 @@ rule member_scores:
     input:
         unpack(member_model),
         data=ATTRIBUTION_DATA,
-        src=tdacore_sources(*MEMBER_SOURCES, "hessian", "cg", "methods"),
     output:
         member_path("member_scores"),
     wildcard_constraints:
@@ -62,7 +60,6 @@ rule member_scores:
 rule attribute_mean:
     input:
         members=kernel_files,
-        src=tdacore_sources("ensemble", "store", "steplog"),
     output:
         f"{RESULTS}/scores/{{method}}/{{ensemble}}/{{point}}.h5",
     wildcard_constraints:

@@ -5,7 +5,6 @@ rule bench:
     input:
         bench=BENCH_CONFIG,
         settings=bench_settings(),
-        src=tdacore_sources("bench", *PROJECTION_SOURCES, "grads", "hessian", "models", "outputs", "data", "settings", "seeds", "runtime", "steplog"),
     output:
         featurize="results/bench/featurize.tsv",
         curvature="results/bench/curvature.tsv",

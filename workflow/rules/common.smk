@@ -6,30 +6,20 @@ import yaml
 
 from snakemake.utils import validate
 
-from tdacore.cifar import CIFAR10_MD5, CIFAR10_URL, DEFAULT_DIR as CIFAR_DEFAULT_DIR
 from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, GridPoint, grid, parse_member, parse_point
-from tdacore.idx import MNIST_FILES
+from tdacore.import_closure import import_closure
+from tdacore.raw_data import check_raw_data, raw_paths
 from tdacore.ridge import Ridge
-from tdacore.settings import GENERATED_TEST_TARGETS, model_dims
+from tdacore.settings import GENERATED_TEST_TARGETS, architecture_factory, model_dims
 from tdacore.sweeps import grid_readings
 
 
 validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = f"results/{config['experiment']}"
-IDX_DIR = config["data"].get("idx_dir", "resources/mnist")
 # The Bach chorales of music21's corpus exported to MIDI: all of them, or the first data.pieces.
 CHORALES_PIECES = config["data"].get("pieces")
 CHORALES_DIR = "resources/chorales" + (f"-first{CHORALES_PIECES}" if CHORALES_PIECES else "")
-CIFAR_DIR = config["data"].get("cifar_dir", CIFAR_DEFAULT_DIR)  # CIFAR-10's cifar-10-batches-py folder
-MAESTRO_DIR = "resources/maestro/maestro-v2.0.0"  # MAESTRO v2.0.0's MIDI folders and CSV
-MAESTRO_URL = "https://storage.googleapis.com/magentadata/datasets/maestro/v2.0.0/maestro-v2.0.0-midi.zip"
-MAESTRO_SHA256 = "ec2cc9d94886c6b376db1eaa2b8ad1ce62ff9f0a28b3744782b13163295dadf3"  # as muspy publishes it
-# Appendix J's Shakespeare: tiny-shakespeare's input.txt (1,115,394 bytes), with the SHA-256 that
-# tensorflow/datasets pins for this URL (tensorflow_datasets/url_checksums/tiny_shakespeare.txt).
-SHAKESPEARE_FILE = config["data"].get("text_file", "resources/shakespeare/input.txt")
-SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
-SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 TDACORE = Path(workflow.basedir).parent / "tdacore"
 CONDA_ENV = "../../environment.yaml"  # python 3.11 + tdacore, for --software-deployment-method conda
 METHODS = list(config["methods"])
@@ -165,19 +155,54 @@ SCORED_METHODS = "|".join(name for name in METHODS if ALGORITHM[name] != "trak")
 TRAK_METHODS = "|".join(name for name in METHODS if ALGORITHM[name] == "trak") or "none"
 # Every ridge some TRAK reading uses: each TRAK member's kernel is made once per ridge (rule member_kernels).
 RIDGES = list({trak_ridge(name).tag: trak_ridge(name) for name in METHODS if ALGORITHM[name] == "trak"}.values())
+# Raw data (rules/data.smk): the download of each missing piece.
+def fetch_params(wildcards, output):
+    """The download of the missing raw path a fetch job makes: its URL and checksum."""
+    download = FETCH[str(output[0])].download
+    return {"url": download.url, "checksum": download.checksum}
 
 
-# tdacore.models and the module of the config's architecture (an edit to it reruns its models).
-ARCHITECTURE_MODULES = {"resnet9": ("resnet", "cifar"), "music_transformer": ("music_transformer",), "gpt": ("gpt", "music_transformer")}
-MODEL_SOURCES = ("models", *ARCHITECTURE_MODULES.get(config["model"]["name"], ()))
-# What every per-member job (featurize, forward_q, member_scores, ...) runs to load and vary a member.
-MEMBER_SOURCES = ("members", "ensemble", "data", *MODEL_SOURCES, "outputs", "grads", "variants", "seeds", "store", "runtime", "steplog")
-PROJECTION_SOURCES = ("projection", "rowblocks", "sjlt", "factorised")  # TRAK's projectors (tdacore.projection)
+def refuse_before_any_job(jobs):
+    """Stop a run, before any of `jobs` (those it would run) starts, that needs raw data that is
+    missing (rules/data.smk), or that asks for device: cuda where jobs run on this machine and its
+    torch sees no such GPU (on a cluster, each job checks its own node)."""
+    if RAW_MISSING and any(job.rule.name == "prepare_data" for job in jobs):
+        raise FileNotFoundError(
+            f"data.source = {config['data']['source']}: missing {', '.join(FETCH)} ({RAW_MISSING[0].key}). Copy them "
+            "there, or fetch them with `snakemake download --configfile <this config>` (needs internet); nothing was run."
+        )
+    if config["device"].startswith("cuda") and workflow.local_exec:
+        import torch  # only configs that ask for CUDA pay for importing it
+
+        if int(config["device"].partition(":")[2] or 0) >= torch.cuda.device_count():
+            raise ValueError(
+                f"device: '{config['device']}' but torch {torch.__version__} sees {torch.cuda.device_count()} GPU(s) on "
+                "this machine: use device: auto (a GPU when there is one, else the CPU) or cpu, or run on a cluster's GPU nodes"
+            )
 
 
-def tdacore_sources(*modules):
-    """The tdacore files whose code a job runs: editing one reruns the job and what follows."""
-    return [str(TDACORE / f"{module}.py") for module in modules]
+# Eq. 2 without a ridge inverts Phi^T Phi (k x k), whose rank is at most the n_train examples it sums over.
+_UNRIDGED = [name for name in METHODS if ALGORITHM[name] == "trak" and trak_ridge(name) == Ridge()]
+if _UNRIDGED and config["trak"]["projection"]["kind"] != "identity" and config["trak"]["projection"]["dim"] >= config["data"]["n_train"]:
+    raise ValueError(
+        f"trak.projection.dim = {config['trak']['projection']['dim']} is not below data.n_train = {config['data']['n_train']}: "
+        f"without a ridge ({', '.join(_UNRIDGED)}), Phi^T Phi is singular (its rank is at most n_train). "
+        "Lower the dimension, or set trak.ridge or trak.ridge_relative"
+    )
+
+
+# Rerun tracking: every rule that runs a script takes, as its input `src`, each source file its
+# jobs import (workflow/Snakefile adds it to every such rule once all are defined), so that an
+# edit to any of them reruns the rule's jobs and what follows, and an edit to anything else reruns
+# nothing. The files are the script's import closure (tdacore.import_closure, a static walk of
+# the imports while the DAG is planned) under the script's folder and tdacore's checkout, with
+# the module of each architecture the jobs build, which tdacore.models imports by name.
+def script_sources(rule):
+    """The source files a rule's script runs (its own file aside: Snakemake tracks it)."""
+    script = Path(rule.basedir.get_path_or_uri(secret_free=True), rule.script).resolve()
+    architectures = [architecture_factory(name)[0] for name in models_built_by(rule.name)]
+    closure = import_closure([script], roots=[script.parent, TDACORE.parent], dynamic={"tdacore.models": architectures})
+    return [str(path) for path in closure]
 
 
 # Per-member files, by the step that makes them (its rule name), i.e. TRAK features (one pass
@@ -341,35 +366,7 @@ SWEEP_POINTS = {sweep: _sweep_points(sweep, readings) for sweep, readings in SWE
 SWEEP_FILES = {sweep: [{r: point_file("lds", r, p) for r in SWEEPS[sweep]} for p in points] for sweep, points in SWEEP_POINTS.items()}
 
 
-# The sources that need a download: the raw files prepare_data reads and the rule that fetches them.
-DOWNLOADS = {
-    "mnist_idx": ([f"{IDX_DIR}/{name}" for name in MNIST_FILES], "fetch_mnist"),
-    "maestro": ([MAESTRO_DIR], "fetch_maestro"),
-    "cifar2": ([CIFAR_DIR], "fetch_cifar10"),
-    "shakespeare": ([SHAKESPEARE_FILE], "fetch_shakespeare"),
-}
-
-
-def data_inputs(wildcards):
-    """Raw files prepare_data reads: a download's files (DOWNLOADS), the chorales' MIDI files
-    (bach_chorales, exported offline) or none (the bundled digits). A download that is missing
-    stops the run while it is planned, before any job, naming the files and the rule that
-    fetches them (a dry run plans the fetch instead)."""
-    source = config["data"]["source"]
-    if source not in DOWNLOADS:
-        return {"bach_chorales": [CHORALES_DIR]}.get(source, [])
-    files, fetch = DOWNLOADS[source]
-    missing = [path for path in files if not Path(path).exists()]
-    if missing and not workflow.dryrun:
-        raise FileNotFoundError(
-            f"data.source = {source}: missing {', '.join(missing)}. Fetch them first with the rule {fetch} "
-            f"(`snakemake --configfile <this config> {fetch}`, needs internet) or copy them there."
-        )
-    return files
-
-
 # Final tables and figures (rules/report.smk).
-REPORT_SOURCES = ("report", "steplog")
 KINDS = {point.ensemble for points in GRIDS.values() for point in points}
 # Figure 2 (forward-only against full Dropout at a fixed I) needs both kinds for TRAK.
 FORWARD_ONLY_FIGURE = "trak" in METHODS and any(
@@ -446,3 +443,15 @@ def bench_settings():
         return []
     with open(BENCH_CONFIG) as handle:
         return [str(TDACORE.parent / setting["config"]) for setting in yaml.safe_load(handle)["settings"]]
+
+
+def models_built_by(rule_name):
+    """The architectures (model.name) that a rule's jobs may build: the benchmark's settings'
+    for bench, the config's for every other rule."""
+    if rule_name != "bench":
+        return [config["model"]["name"]]
+    names = []
+    for path in bench_settings():
+        with open(path) as handle:
+            names.append(yaml.safe_load(handle)["model"]["name"])
+    return sorted(set(names))

@@ -1,25 +1,69 @@
 # Raw data and the experiment's train/test sets.
+#
+# Raw data (data.idx_dir's IDX files, data.cifar_dir, data.text_file, MAESTRO's folder) is read
+# where it lies and never written by a run: data in place is a plain input that no rule can make,
+# so Snakemake never deletes or replaces it, whatever it decides to rerun. A rule that fetches a
+# piece of it exists only while that piece is missing, and only `snakemake download` may run it: a
+# run that would need it stops before any job, naming the files (refuse_before_any_job); a dry run
+# plans the download, to show the whole job count. Raw data in place is checked while the
+# workflow is read (tdacore.raw_data: checksums, formats, example counts), before any job; the
+# jobs of a cluster run, which read the workflow again, do not repeat it.
+
+RAW = raw_paths(config["data"])
+RAW_MISSING = [raw for raw in RAW if not raw.path.exists()]
+FETCH = {str(raw.path): raw for raw in RAW_MISSING}  # each missing path -> its download
+for _raw in RAW:
+    if _raw.path.resolve().is_relative_to(Path("results").resolve()):
+        raise ValueError(f"{_raw.key}: {_raw.path} lies inside results/, which the workflow writes: keep raw data outside it")
+if not RAW_MISSING and not workflow.remote_exec:
+    check_raw_data(config["data"])
 
 
-rule fetch_mnist_file:
-    output:
-        f"{IDX_DIR}/{{name}}",
-    wildcard_constraints:
-        name="|".join(MNIST_FILES),
-    params:
-        md5=lambda wildcards: MNIST_FILES[wildcards.name],
-    conda:
-        CONDA_ENV
-    log:
-        f"{IDX_DIR}/logs/{{name}}.log",
-    retries: 2
-    script:
-        "../scripts/fetch_mnist.py"
+# Only while one of MNIST's IDX files is missing (data.idx_dir): one job per missing file.
+if any(raw.download.rule == "fetch_mnist_file" for raw in RAW_MISSING):
+
+    rule fetch_mnist_file:
+        output:
+            f"{RAW_MISSING[0].path.parent}/{{name}}",
+        wildcard_constraints:
+            name="|".join(raw.path.name for raw in RAW_MISSING),
+        params:
+            download=fetch_params,
+        localrule: True
+        conda:
+            CONDA_ENV
+        log:
+            "resources/logs/fetch_mnist/{name}.log",
+        retries: 2
+        script:
+            "../scripts/fetch_file.py"
 
 
-rule fetch_mnist:
+# Only while the single raw file or folder of the config's source is missing.
+for _raw in [raw for raw in RAW_MISSING if raw.download.rule != "fetch_mnist_file"]:
+
+    rule:
+        name:
+            _raw.download.rule
+        output:
+            directory(str(_raw.path)) if _raw.folder else str(_raw.path),
+        params:
+            download=fetch_params,
+        localrule: True
+        conda:
+            CONDA_ENV
+        log:
+            f"resources/logs/{_raw.download.rule}.log",
+        retries: 2
+        script:
+            "../scripts/fetch_file.py" if not _raw.folder else f"../scripts/{_raw.download.rule}.py"
+
+
+# `snakemake download`: fetch every raw file or folder the config's source lacks (none: nothing to do).
+rule download:
     input:
-        [f"{IDX_DIR}/{name}" for name in MNIST_FILES],
+        list(FETCH),
+    localrule: True
 
 
 rule export_chorales:
@@ -38,59 +82,14 @@ rule export_chorales:
         "../scripts/export_chorales.py"
 
 
-rule fetch_maestro:
-    output:
-        directory(MAESTRO_DIR),
-    params:
-        url=MAESTRO_URL,
-        sha256=MAESTRO_SHA256,
-    conda:
-        CONDA_ENV
-    log:
-        "resources/logs/fetch_maestro.log",
-    retries: 2
-    script:
-        "../scripts/fetch_maestro.py"
-
-
-rule fetch_cifar10:
-    output:
-        directory(CIFAR_DIR),
-    params:
-        url=CIFAR10_URL,
-        md5=CIFAR10_MD5,
-    conda:
-        CONDA_ENV
-    log:
-        "resources/logs/fetch_cifar10.log",
-    retries: 2
-    script:
-        "../scripts/fetch_cifar10.py"
-
-
-rule fetch_shakespeare:
-    output:
-        SHAKESPEARE_FILE,
-    params:
-        url=SHAKESPEARE_URL,
-        sha256=SHAKESPEARE_SHA256,
-    conda:
-        CONDA_ENV
-    log:
-        "resources/logs/fetch_shakespeare.log",
-    retries: 2
-    script:
-        "../scripts/fetch_shakespeare.py"
-
-
 rule prepare_data:
     input:
-        raw=data_inputs,
-        src=tdacore_sources("data", "idx", "cifar", "midi", "music_corpus", "music_data", "text_data", "settings", "seeds", "store", "steplog"),
+        # the source's raw files or folder, the exported chorales, or none (the bundled digits)
+        raw=[CHORALES_DIR] if config["data"]["source"] == "bach_chorales" else [str(raw.path) for raw in RAW],
     output:
         f"{RESULTS}/data/dataset.h5",
     params:
-        data=config["data"],
+        data={key: value for key, value in config["data"].items() if key != "checksums"},  # what the data is
         seed=config["seed"],
     conda:
         CONDA_ENV
@@ -107,7 +106,6 @@ rule generate_events:
     input:
         data=f"{RESULTS}/data/dataset.h5",
         model=f"{RESULTS}/models/base/0.pt",
-        src=tdacore_sources("data", "generation", *MODEL_SOURCES, "store", "runtime", "steplog"),
     output:
         f"{RESULTS}/data/generated.h5",
     params:

@@ -5,7 +5,6 @@ rule evaluate_lds:
     input:
         scores=f"{RESULTS}/scores/{{method}}/{{ensemble}}/{{point}}.h5",
         ground_truth=f"{RESULTS}/groundtruth.h5",
-        src=tdacore_sources("lds", "store", "steplog"),
     output:
         f"{RESULTS}/lds/{{method}}/{{ensemble}}/{{point}}.json",
     conda:

@@ -9,7 +9,6 @@ rule featurize:
     input:
         unpack(member_model),
         data=ATTRIBUTION_DATA,
-        src=tdacore_sources(*MEMBER_SOURCES, *PROJECTION_SOURCES, "trak"),
     output:
         member_path("featurize"),
     wildcard_constraints:
@@ -40,7 +39,6 @@ if PROJECTION_PASSES:
         input:
             unpack(member_model),
             data=ATTRIBUTION_DATA,
-            src=tdacore_sources(*MEMBER_SOURCES, *PROJECTION_SOURCES, "trak"),
         output:
             [member_path("featurize_projections").replace("{variant}", f"p{d}") for d in range(1, PROJECTION_PASSES + 1)],
         params:
@@ -67,7 +65,6 @@ rule forward_q:
     input:
         unpack(member_model),
         data=ATTRIBUTION_DATA,
-        src=tdacore_sources(*MEMBER_SOURCES, "trak"),
     output:
         member_path("forward_q"),
     wildcard_constraints:
@@ -96,7 +93,6 @@ if RIDGES:
     rule member_kernels:
         input:
             features=member_path("featurize"),
-            src=tdacore_sources("ridge", "store", "steplog"),
         output:
             [member_path("member_kernels", ridge=ridge) for ridge in RIDGES],
         params:

@@ -5,7 +5,6 @@ rule ground_truth:
     input:
         data=ATTRIBUTION_DATA,
         models=expand(f"{RESULTS}/models/retrain/{{j}}.pt", j=range(config["lds"]["num_subsets"])),
-        src=tdacore_sources("data", *MODEL_SOURCES, "outputs", "grads", "store", "runtime", "steplog"),
     output:
         f"{RESULTS}/groundtruth.h5",
     params:

@@ -5,7 +5,6 @@
 rule lds_table:
     input:
         lds=point_files("lds"),
-        src=tdacore_sources(*REPORT_SOURCES),
     output:
         tsv=f"{RESULTS}/tables/lds.tsv",
         html=report(f"{RESULTS}/tables/lds.html", caption="../report/lds_table.rst", category="Tables", labels={"table": "LDS"}),
@@ -22,7 +21,6 @@ rule cost_tables:
         lds=point_files("lds"),
         scores=point_files("scores"),
         benchmarks=[path for method in METHODS for point in GRIDS[method] for path in serving_benchmarks(method, point)],
-        src=tdacore_sources("costs", *REPORT_SOURCES),
     output:
         costs=f"{RESULTS}/tables/costs.tsv",
         relative_costs=f"{RESULTS}/tables/relative_costs.tsv",
@@ -52,7 +50,6 @@ rule cost_tables:
 rule figure:
     input:
         table=lambda wildcards: f"{RESULTS}/tables/{FIGURE_TABLES.get(wildcards.figure, 'costs')}.tsv",
-        src=tdacore_sources("plots", *REPORT_SOURCES),
     output:
         report(f"{RESULTS}/figures/{{figure}}.png", caption="../report/figures.rst", category="Figures", labels={"figure": "{figure}"}),
     wildcard_constraints:
@@ -73,7 +70,6 @@ rule variance_decomposition:
     input:
         naive=lambda wildcards: theory_members(wildcards.method, wildcards.kind)[0],
         variants=lambda wildcards: theory_members(wildcards.method, wildcards.kind)[1],
-        src=tdacore_sources("theory", "trak", "ensemble", "store", "steplog"),
     output:
         f"{RESULTS}/theory/{{method}}/{{kind}}.json",
     params:
@@ -99,7 +95,6 @@ rule variance_decomposition:
 rule lemma_table:
     input:
         theory=[f"{RESULTS}/theory/{method}/{kind}.json" for method, kind in THEORY],
-        src=tdacore_sources(*REPORT_SOURCES),
     output:
         tsv=f"{RESULTS}/tables/lemma.tsv",
         html=report(f"{RESULTS}/tables/lemma.html", caption="../report/lemma.rst", category="Tables", labels={"table": "Lemma 5.1"}),
@@ -117,7 +112,6 @@ rule plan:
     input:
         theory=[f"{RESULTS}/theory/{method}/{kind}.json" for method, kind in THEORY],
         costs=f"{RESULTS}/tables/costs.tsv",
-        src=tdacore_sources("planner", "theory", *REPORT_SOURCES),
     output:
         tsv=f"{RESULTS}/tables/plan.tsv",
         html=report(f"{RESULTS}/tables/plan.html", caption="../report/plan.rst", category="Tables", labels={"table": "ensemble planner"}),
@@ -134,7 +128,6 @@ rule plan:
 rule selection_table:
     input:
         lds=[path for files in SWEEP_FILES.values() for point in files for path in point.values()],
-        src=tdacore_sources("selection", "lds", "seeds", *REPORT_SOURCES),
     output:
         tsv=f"{RESULTS}/tables/selection.tsv",
         html=report(f"{RESULTS}/tables/selection.html", caption="../report/selection.rst", category="Tables", labels={"table": "selection"}),

@@ -2,14 +2,12 @@
 # checkpoints of their training runs (Appendix F.2) and the LDS retrains (Appendix D: one model
 # per random subset S_j of size alpha * n).
 
-TRAIN_SOURCES = tdacore_sources("data", *MODEL_SOURCES, "train", "seeds", "store", "runtime", "steplog")
 OPTIMISER = {key: value for key, value in config["train"].items() if key not in ("base_fraction", "checkpoints")}
 
 
 rule train_base:
     input:
         data=f"{RESULTS}/data/dataset.h5",
-        src=TRAIN_SOURCES,
     output:
         model=f"{RESULTS}/models/base/{{i}}.pt",
     params:
@@ -53,7 +51,6 @@ use rule train_base as train_base_at_fraction with:
 rule retrain_subset:
     input:
         data=f"{RESULTS}/data/dataset.h5",
-        src=TRAIN_SOURCES,
     output:
         model=f"{RESULTS}/models/retrain/{{j}}.pt",
     params:
@@ -100,7 +97,6 @@ if LORA_MODELS:
         input:
             data=f"{RESULTS}/data/dataset.h5",
             base=lora_base,
-            src=tdacore_sources("lora", "data", *MODEL_SOURCES, "train", "outputs", "seeds", "store", "runtime", "steplog"),
         output:
             f"{RESULTS}/models/lora/{{i}}/{{l}}.pt",
         params:

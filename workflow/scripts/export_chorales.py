@@ -5,15 +5,14 @@ import os
 import tempfile
 from pathlib import Path
 
+from tdacore.music_corpus import export_chorales  # imports music21 only when called
 from tdacore.steplog import start_log
 
 log = start_log(snakemake.log[0])
 cache = Path(snakemake.params.cache).resolve()
 cache.mkdir(parents=True, exist_ok=True)
-os.environ["TMPDIR"] = str(cache)  # music21 caches parsed scores under $TMPDIR/music21
+os.environ["TMPDIR"] = str(cache)  # music21 caches parsed scores under $TMPDIR/music21 (read when it is imported)
 tempfile.tempdir = None  # re-read TMPDIR
-
-from tdacore.music_corpus import export_chorales  # noqa: E402  (music21 must see TMPDIR)
 
 paths = export_chorales(snakemake.output[0], limit=snakemake.params.limit)
 log.info("%d chorales exported to %s (music21 cache: %s)", len(paths), snakemake.output[0], cache)

@@ -1,4 +1,4 @@
-"""Adapter: download CIFAR-10's python version, check its MD5 (tdacore.idx.fetch) and unpack its
+"""Adapter: download CIFAR-10's python version, check its MD5 (tdacore.raw_data.fetch) and unpack its
 batches (cifar-10-batches-py) into data.cifar_dir; needs internet."""
 
 import shutil
@@ -6,7 +6,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from tdacore.idx import fetch
+from tdacore.raw_data import fetch
 from tdacore.steplog import start_log
 
 log = start_log(snakemake.log[0])
@@ -14,9 +14,9 @@ target = Path(snakemake.output[0])
 target.parent.mkdir(parents=True, exist_ok=True)
 with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
     archive = Path(tmp) / "cifar-10-python.tar.gz"
-    log.info("fetching %s", snakemake.params.url)
-    fetch(snakemake.params.url, archive, snakemake.params.md5)
-    log.info("MD5 %s verified; unpacking", snakemake.params.md5)
+    log.info("fetching %s", snakemake.params.download["url"])
+    fetch(snakemake.params.download["url"], archive, snakemake.params.download["checksum"])
+    log.info("%s verified; unpacking", snakemake.params.download["checksum"])
     with tarfile.open(archive) as bundle:
         bundle.extractall(tmp, filter="data")
     shutil.move(Path(tmp) / "cifar-10-batches-py", target)  # complete folders only: a killed job leaves none

@@ -6,16 +6,16 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from tdacore.idx import fetch
+from tdacore.raw_data import fetch
 from tdacore.steplog import start_log
 
 log = start_log(snakemake.log[0])
 target = Path(snakemake.output[0])
 with tempfile.TemporaryDirectory(dir=target.parent.parent) as tmp:
     archive = Path(tmp) / "maestro-v2.0.0-midi.zip"
-    log.info("fetching %s", snakemake.params.url)
-    fetch(snakemake.params.url, archive, snakemake.params.sha256, "sha256")
-    log.info("SHA-256 %s verified; unpacking", snakemake.params.sha256)
+    log.info("fetching %s", snakemake.params.download["url"])
+    fetch(snakemake.params.download["url"], archive, snakemake.params.download["checksum"])
+    log.info("%s verified; unpacking", snakemake.params.download["checksum"])
     with zipfile.ZipFile(archive) as bundle:
         bundle.extractall(tmp)
     shutil.move(Path(tmp) / target.name, target)  # complete folders only: a killed job leaves none

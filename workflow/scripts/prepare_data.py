@@ -2,6 +2,8 @@
 (tdacore.data.make_dataset), music (tdacore.music_data.make_music_dataset) or text
 (tdacore.text_data.make_text_dataset)."""
 
+from pathlib import Path
+
 from tdacore.data import make_dataset, write_dataset
 from tdacore.music_data import make_music_dataset
 from tdacore.settings import TASKS
@@ -21,7 +23,9 @@ elif TASKS[cfg["source"]] == "sequence":
     for path in info["skipped_files"]:
         log.warning("skipped unreadable MIDI file %s", path)
 else:
-    folders = {"cifar_dir": snakemake.input.raw[0]} if cfg["source"] == "cifar2" else {}  # data.cifar_dir or its default
-    data = make_dataset(cfg["source"], cfg["n_train"], cfg["n_test"], seed, cfg.get("idx_dir"), **folders)
+    # the raw data's folder (its default where the config gives none): data.idx_dir, data.cifar_dir
+    raw = snakemake.input.raw
+    folders = {"idx_dir": Path(raw[0]).parent} if cfg["source"] == "mnist_idx" else {"cifar_dir": raw[0]} if raw else {}
+    data = make_dataset(cfg["source"], cfg["n_train"], cfg["n_test"], seed, **folders)
 log.info("%s: %d train / %d test examples, %d classes %s", data.task, data.n_train, len(data.y_test), data.n_classes, info)
 write_dataset(snakemake.output[0], data, {"data_config": cfg, "config_hash": content_hash(cfg), "seed": seed, **info})
