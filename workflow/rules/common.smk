@@ -8,7 +8,7 @@ from snakemake.utils import validate
 
 from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, GridPoint, grid, parse_member, parse_point
 from tdacore.import_closure import import_closure
-from tdacore.raw_data import check_raw_data, raw_paths
+from tdacore.raw_data import check_raw_data, missing, raw_paths
 from tdacore.ridge import Ridge
 from tdacore.settings import GENERATED_TEST_TARGETS, architecture_factory, model_dims
 from tdacore.sweeps import grid_readings

@@ -10,7 +10,7 @@
 # jobs of a cluster run, which read the workflow again, do not repeat it.
 
 RAW = raw_paths(config["data"])
-RAW_MISSING = [raw for raw in RAW if not raw.path.exists()]
+RAW_MISSING = missing(config["data"])
 FETCH = {str(raw.path): raw for raw in RAW_MISSING}  # each missing path -> its download
 for _raw in RAW:
     if _raw.path.resolve().is_relative_to(Path("results").resolve()):
