@@ -16,23 +16,32 @@ RULES = REPO / "workflow" / "rules"
 SLURM_PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
 
 
+def _blocks() -> list[str]:
+    """The text of every rule of workflow/rules, one block each."""
+    return [
+        block
+        for smk in sorted(RULES.glob("*.smk"))
+        for block in re.split(r"^(?=\s*(?:rule \w+:|use rule \w+ as \w+ with:))", smk.read_text(), flags=re.MULTILINE)
+    ]
+
+
 def _rules() -> dict[str, bool]:
     """Every rule of workflow/rules -> whether it carries `gpu=1` (a `use rule` inherits it)."""
     tagged: dict[str, bool] = {}
-    for smk in sorted(RULES.glob("*.smk")):
-        blocks = re.split(r"^(?=\s*(?:rule \w+:|use rule \w+ as \w+ with:))", smk.read_text(), flags=re.MULTILINE)
-        for block in blocks:
-            if match := re.match(r"\s*rule (\w+):", block):
-                tagged[match.group(1)] = "gpu=1" in block
-            elif match := re.match(r"\s*use rule (\w+) as (\w+) with:", block):
-                tagged[match.group(2)] = tagged[match.group(1)] or "gpu=1" in block
+    for block in _blocks():
+        if match := re.match(r"\s*rule (\w+):", block):
+            tagged[match.group(1)] = "gpu=1" in block
+        elif match := re.match(r"\s*use rule (\w+) as (\w+) with:", block):
+            tagged[match.group(2)] = tagged[match.group(1)] or "gpu=1" in block
     return tagged
 
 
 def _local_rules() -> set[str]:
+    """The Snakefile's `localrules:` list and the rules that say `localrule: True` themselves."""
     text = (REPO / "workflow" / "Snakefile").read_text()
     block = re.search(r"^localrules:\n((?:    \w+,\n)+)", text, re.MULTILINE).group(1)
-    return set(re.findall(r"(\w+),", block))
+    marked = {match.group(1) for block in _blocks() if (match := re.match(r"\s*rule (\w+):", block)) and "localrule: True" in block}
+    return set(re.findall(r"(\w+),", block)) | marked
 
 
 def test_the_slurm_profile_covers_every_remote_rule_and_tags_exactly_the_gpu_rules():
