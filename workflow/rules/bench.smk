@@ -1,4 +1,4 @@
-# `snakemake bench`: featurization throughput against the machine's matmul bound (tdacore.bench,
+# `snakemake bench`: featurization throughput against the machine's matmul bound (tdacore.evaluation.bench,
 # config/bench.yaml). Asked for by name only: no experiment's `all` depends on it.
 
 rule bench:

@@ -6,12 +6,13 @@ import yaml
 
 from snakemake.utils import validate
 
-from tdacore.ensemble import FORWARD_ONLY, TRAK_ONLY, GridPoint, grid, parse_member, parse_point
-from tdacore.import_closure import import_closure
-from tdacore.raw_data import check_raw_data, missing, raw_paths
-from tdacore.ridge import Ridge
-from tdacore.settings import GENERATED_TEST_TARGETS, architecture_factory, model_dims
-from tdacore.sweeps import grid_readings
+from tdacore.ensembles.grid import FORWARD_ONLY, grid, GridPoint, parse_member, parse_point, TRAK_ONLY
+from tdacore.infra.import_closure import import_closure
+from tdacore.data.raw import check_raw_data, missing, raw_paths
+from tdacore.attribution.ridge import Ridge
+from tdacore.data.sources import GENERATED_TEST_TARGETS, model_dims
+from tdacore.models.registry import architecture_factory
+from tdacore.evaluation.sweeps import grid_readings
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -31,7 +32,7 @@ PER_METHOD = dict(config.get("per_method") or {})
 
 def trak_ridge(method):
     """The ridge of a TRAK reading's kernels: its own ridge or ridge_relative (either replaces
-    trak's pair), else trak.ridge / trak.ridge_relative (tdacore.ridge.Ridge)."""
+    trak's pair), else trak.ridge / trak.ridge_relative (tdacore.attribution.ridge.Ridge)."""
     mine = PER_METHOD.get(method, {})
     pair = mine if {"ridge", "ridge_relative"} & set(mine) else config["trak"]
     try:
@@ -42,13 +43,13 @@ def trak_ridge(method):
 
 
 def _is_base(base, path, value):
-    """Whether a grid sweep's value is its base reading's own setting (tdacore.sweeps.grid_readings)."""
+    """Whether a grid sweep's value is its base reading's own setting (tdacore.evaluation.sweeps.grid_readings)."""
     if path[0] in ("ridge", "ridge_relative"):
         return trak_ridge(base) == Ridge(**{("absolute" if path[0] == "ridge" else "relative"): value})
     return {**config[path[0]], **PER_METHOD.get(base, {}).get(path[0], {})}[path[1]] == value
 
 
-# Sweeps (tdacore.selection): readings of one method, compared per grid point on the selection
+# Sweeps (tdacore.evaluation.selection): readings of one method, compared per grid point on the selection
 # part of the scored test examples, reported on the rest. A sweep lists its readings, or names a
 # base reading and a grid of one setting ({reading: trak, ridge_relative: [0, 0.1, 1]}; IF:
 # {reading: if, influence: {damping: [...]}}), whose readings it adds, named <base>_<key><value>.
@@ -125,7 +126,7 @@ if LORA_MODELS:
         raise ValueError("ensembles.lora needs the lora section (rank, alpha, target_modules, ...)")
     if LORA["base_epoch"] not in CHECKPOINTS:
         raise ValueError(f"lora.base_epoch = {LORA['base_epoch']} is not one of train.checkpoints {CHECKPOINTS}: add it there")
-    from tdacore.lora import check_targets  # imports torch: only configs with adapters pay for it
+    from tdacore.models.lora import check_targets  # imports torch: only configs with adapters pay for it
 
     check_targets(config["model"], *model_dims(config["data"]), LORA["target_modules"])
 # Base models whose training run saves the intermediate checkpoints a checkpoints point or a
@@ -194,14 +195,14 @@ if _UNRIDGED and config["trak"]["projection"]["kind"] != "identity" and config["
 # Rerun tracking: every rule that runs a script takes, as its input `src`, each source file its
 # jobs import (workflow/Snakefile adds it to every such rule once all are defined), so that an
 # edit to any of them reruns the rule's jobs and what follows, and an edit to anything else reruns
-# nothing. The files are the script's import closure (tdacore.import_closure, a static walk of
+# nothing. The files are the script's import closure (tdacore.infra.import_closure, a static walk of
 # the imports while the DAG is planned) under the script's folder and tdacore's checkout, with
-# the module of each architecture the jobs build, which tdacore.models imports by name.
+# the module of each architecture the jobs build, which tdacore.models.build imports by name.
 def script_sources(rule):
     """The source files a rule's script runs (its own file aside: Snakemake tracks it)."""
     script = Path(rule.basedir.get_path_or_uri(secret_free=True), rule.script).resolve()
     architectures = [architecture_factory(name)[0] for name in models_built_by(rule.name)]
-    closure = import_closure([script], roots=[script.parent, TDACORE.parent], dynamic={"tdacore.models": architectures})
+    closure = import_closure([script], roots=[script.parent, TDACORE.parent], dynamic={"tdacore.models.build": architectures})
     return [str(path) for path in closure]
 
 
@@ -329,7 +330,7 @@ def method_choices(method):
 
 
 def mask_mode(method):
-    """How `method`'s dropout passes draw their masks (tdacore.variants): per_method.<name>.
+    """How `method`'s dropout passes draw their masks (tdacore.models.dropout): per_method.<name>.
     dropout_masks, else dropout_masks (default fixed: one mask per pass for every example)."""
     return PER_METHOD.get(method, {}).get("dropout_masks", config.get("dropout_masks", "fixed"))
 

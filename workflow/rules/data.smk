@@ -6,7 +6,7 @@
 # piece of it exists only while that piece is missing, and only `snakemake download` may run it: a
 # run that would need it stops before any job, naming the files (refuse_before_any_job); a dry run
 # plans the download, to show the whole job count. Raw data in place is checked while the
-# workflow is read (tdacore.raw_data: checksums, formats, example counts), before any job; the
+# workflow is read (tdacore.data.raw: checksums, formats, example counts), before any job; the
 # jobs of a cluster run, which read the workflow again, do not repeat it.
 
 RAW = raw_paths(config["data"])

@@ -3,7 +3,7 @@
 # model's gradients, computed once, under the projection of each pass d (variants p{d}: only
 # random projection, Appendix F.1, and the shared-gradient forward-only kernels). forward_q: Q
 # alone of one masked pass, by forward passes only (the forward-only Dropout Ensemble, Section 3.3).
-# member_kernels: one member's kernel under each ridge some TRAK reading uses (tdacore.ridge).
+# member_kernels: one member's kernel under each ridge some TRAK reading uses (tdacore.attribution.ridge).
 
 rule featurize:
     input:

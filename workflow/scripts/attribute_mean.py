@@ -2,9 +2,11 @@
 
 import time
 
-from tdacore.ensemble import mean_scores, parse_point, point_provenance
-from tdacore.steplog import start_log
-from tdacore.store import read_attrs, read_h5, require_agreement, write_h5
+from tdacore.ensembles.combine import mean_scores
+from tdacore.ensembles.grid import parse_point
+from tdacore.ensembles.provenance import point_provenance
+from tdacore.infra.steplog import start_log
+from tdacore.infra.store import read_attrs, read_h5, require_agreement, write_h5
 
 log = start_log(snakemake.log[0])
 point = parse_point(snakemake.wildcards.ensemble, snakemake.wildcards.point, snakemake.params.epochs)

@@ -4,10 +4,11 @@ from the masked passes' Q files instead, Section 3.3)."""
 
 import time
 
-from tdacore.ensemble import parse_point, point_provenance
-from tdacore.runtime import configure
-from tdacore.store import content_hash, read_attrs, read_h5, require_agreement, require_distinct, write_h5
-from tdacore.trak import ensemble_scores
+from tdacore.ensembles.combine import trak_scores
+from tdacore.ensembles.grid import parse_point
+from tdacore.ensembles.provenance import point_provenance
+from tdacore.infra.runtime import configure
+from tdacore.infra.store import content_hash, read_attrs, read_h5, require_agreement, require_distinct, write_h5
 
 log = configure(snakemake.threads, snakemake.log[0])
 point = parse_point(snakemake.wildcards.ensemble, snakemake.wildcards.point, snakemake.params.epochs)
@@ -29,7 +30,7 @@ def read_one(path: str, name: str):
 
 
 start = time.perf_counter()
-scores = ensemble_scores((read_one(path, "kernel").astype("float64") for path in paths), (read_one(path, "q_train") for path in q_paths))
+scores = trak_scores((read_one(path, "kernel").astype("float64") for path in paths), (read_one(path, "q_train") for path in q_paths))
 member_attrs = list(attrs.values()) + [q_attrs[path] for path in q_paths if path not in attrs]
 provenance = point_provenance(point, member_attrs, time.perf_counter() - start)
 log.info(

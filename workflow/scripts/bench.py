@@ -1,4 +1,4 @@
-"""Adapter: the featurization benchmark (tdacore.bench) of every setting in config/bench.yaml,
+"""Adapter: the featurization benchmark (tdacore.evaluation.bench) of every setting in config/bench.yaml,
 written as two tables and printed."""
 
 import csv
@@ -6,13 +6,13 @@ import csv
 import torch
 import yaml
 
-from tdacore.bench import Setting, curvature_row, featurize_rows
-from tdacore.data import make_dataset
-from tdacore.models import build_model
-from tdacore.outputs import outputs_for
-from tdacore.runtime import configure, resolve_device
-from tdacore.seeds import torch_generator
-from tdacore.settings import TASKS, model_dims
+from tdacore.data.dataset import make_dataset
+from tdacore.data.sources import TASKS, model_dims
+from tdacore.evaluation.bench import Setting, curvature_row, featurize_rows
+from tdacore.infra.runtime import configure, resolve_device
+from tdacore.infra.seeds import torch_generator
+from tdacore.models.build import build_model
+from tdacore.models.outputs import outputs_for
 
 log = configure(snakemake.threads, snakemake.log[0])
 with open(snakemake.input.bench) as handle:

@@ -1,12 +1,13 @@
-"""Adapter: the cost tables (tdacore.costs): one row per method x ensemble x grid point with its
+"""Adapter: the cost tables (tdacore.evaluation.costs): one row per method x ensemble x grid point with its
 LDS, Table 7's relative costs and Table 3's peak memory."""
 
 import json
 
-from tdacore.costs import peak_memory_table, point_costs, read_benchmark, relative_costs
-from tdacore.report import sort_rows, write_html, write_tsv
-from tdacore.steplog import start_log
-from tdacore.store import read_attrs
+from tdacore.ensembles.grid import sort_rows
+from tdacore.evaluation.costs import peak_memory_table, point_costs, read_benchmark, relative_costs
+from tdacore.infra.steplog import start_log
+from tdacore.infra.store import read_attrs
+from tdacore.reporting.tables import write_html, write_tsv
 
 log = start_log(snakemake.log[0])
 rows = []

@@ -2,9 +2,9 @@
 
 import json
 
-from tdacore.lds import lds_per_example, summarize
-from tdacore.steplog import start_log
-from tdacore.store import atomic_path, read_h5, require_agreement
+from tdacore.evaluation.lds import lds_per_example, summarize
+from tdacore.infra.steplog import start_log
+from tdacore.infra.store import atomic_path, read_h5, require_agreement
 
 log = start_log(snakemake.log[0])
 scores, score_attrs = read_h5(snakemake.input.scores, ["scores"])

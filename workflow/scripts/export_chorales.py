@@ -1,12 +1,12 @@
 """Adapter: the Bach chorales of music21's bundled corpus as MIDI files (offline), with music21's
-parse cache kept inside the working directory (tdacore.music_corpus.export_chorales)."""
+parse cache kept inside the working directory (tdacore.data.music_corpus.export_chorales)."""
 
 import os
 import tempfile
 from pathlib import Path
 
-from tdacore.music_corpus import export_chorales  # imports music21 only when called
-from tdacore.steplog import start_log
+from tdacore.data.music_corpus import export_chorales  # imports music21 only when called
+from tdacore.infra.steplog import start_log
 
 log = start_log(snakemake.log[0])
 cache = Path(snakemake.params.cache).resolve()

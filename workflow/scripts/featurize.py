@@ -2,18 +2,18 @@
 dropout pass d (rule featurize, variant d{d}; d0 is unmasked), or every projection pass p1..pP
 of the unmasked model (rule featurize_projections: only random projection, Appendix F.1, and the
 shared-gradient forward-only kernels). Their kernels, one per ridge, are rule member_kernels'. The job computes its per-sample gradients once; each
-file records its own projection time and the job's shared time (tdacore.trak.featurize_shared)."""
+file records its own projection time and the job's shared time (tdacore.attribution.trak.featurize_shared)."""
 
 import json
 from dataclasses import replace
 from pathlib import Path
 
-from tdacore.ensemble import parse_member
-from tdacore.members import load_trained
-from tdacore.projection import make_projector
-from tdacore.runtime import configure, peak_memory, reset_peak_memory, resolve_device
-from tdacore.store import content_hash, write_h5
-from tdacore.trak import featurize_shared
+from tdacore.attribution.projection.projectors import make_projector
+from tdacore.attribution.trak import featurize_shared
+from tdacore.ensembles.grid import parse_member
+from tdacore.ensembles.members import load_trained
+from tdacore.infra.runtime import configure, peak_memory, reset_peak_memory, resolve_device
+from tdacore.infra.store import content_hash, write_h5
 
 log = configure(snakemake.threads, snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards

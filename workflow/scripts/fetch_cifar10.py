@@ -1,4 +1,4 @@
-"""Adapter: download CIFAR-10's python version, check its MD5 (tdacore.raw_data.fetch) and unpack its
+"""Adapter: download CIFAR-10's python version, check its MD5 (tdacore.data.raw.fetch) and unpack its
 batches (cifar-10-batches-py) into data.cifar_dir; needs internet."""
 
 import shutil
@@ -6,8 +6,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from tdacore.raw_data import fetch
-from tdacore.steplog import start_log
+from tdacore.data.raw import fetch
+from tdacore.infra.steplog import start_log
 
 log = start_log(snakemake.log[0])
 target = Path(snakemake.output[0])

@@ -1,8 +1,8 @@
 """Adapter: download one missing raw file and keep it only if its checksum is the official one
-(tdacore.raw_data.fetch); needs internet."""
+(tdacore.data.raw.fetch); needs internet."""
 
-from tdacore.raw_data import fetch
-from tdacore.steplog import start_log
+from tdacore.data.raw import fetch
+from tdacore.infra.steplog import start_log
 
 log = start_log(snakemake.log[0])
 download = snakemake.params.download

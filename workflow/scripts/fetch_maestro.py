@@ -6,8 +6,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from tdacore.raw_data import fetch
-from tdacore.steplog import start_log
+from tdacore.data.raw import fetch
+from tdacore.infra.steplog import start_log
 
 log = start_log(snakemake.log[0])
 target = Path(snakemake.output[0])

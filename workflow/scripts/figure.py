@@ -1,8 +1,8 @@
-"""Adapter: one figure (wildcard `figure`) from the LDS or cost table (tdacore.plots)."""
+"""Adapter: one figure (wildcard `figure`) from the LDS or cost table (tdacore.reporting.plots)."""
 
-from tdacore import plots
-from tdacore.report import read_tsv
-from tdacore.steplog import start_log
+from tdacore.infra.steplog import start_log
+from tdacore.reporting import plots
+from tdacore.reporting.tables import read_tsv
 
 start_log(snakemake.log[0])
 draw = {

@@ -4,11 +4,11 @@ recorded in the data set that attribution and the LDS ground truth read (Appendi
 import numpy as np
 import torch
 
-from tdacore.data import read_dataset, with_generated_events, write_dataset
-from tdacore.generation import greedy_next_events
-from tdacore.models import load_model
-from tdacore.runtime import configure, resolve_device
-from tdacore.store import file_hash, require_agreement
+from tdacore.data.dataset import read_dataset, with_generated_events, write_dataset
+from tdacore.infra.runtime import configure, resolve_device
+from tdacore.infra.store import file_hash, require_agreement
+from tdacore.models.build import load_model
+from tdacore.models.generation import greedy_next_events
 
 log = configure(snakemake.threads, snakemake.log[0])
 device = resolve_device(snakemake.params.device)

@@ -3,12 +3,12 @@
 import numpy as np
 import torch
 
-from tdacore.data import read_dataset
-from tdacore.grads import batched_outputs
-from tdacore.models import load_model
-from tdacore.outputs import outputs_for
-from tdacore.runtime import configure, resolve_device
-from tdacore.store import content_hash, file_hash, require_agreement, write_h5
+from tdacore.attribution.grads import batched_outputs
+from tdacore.data.dataset import read_dataset
+from tdacore.infra.runtime import configure, resolve_device
+from tdacore.infra.store import content_hash, file_hash, require_agreement, write_h5
+from tdacore.models.build import load_model
+from tdacore.models.outputs import outputs_for
 
 log = configure(snakemake.threads, snakemake.log[0])
 device = resolve_device(snakemake.params.device)

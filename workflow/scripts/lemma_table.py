@@ -1,11 +1,11 @@
 """Adapter: Lemma 5.1's rows of every method, two-step kind and reference in one table
-(tdacore.theory), and one log line per Case saying whether its sign of Delta agrees."""
+(tdacore.evaluation.theory), and one log line per Case saying whether its sign of Delta agrees."""
 
 import json
 import math
 
-from tdacore.report import write_html, write_tsv
-from tdacore.steplog import start_log
+from tdacore.infra.steplog import start_log
+from tdacore.reporting.tables import write_html, write_tsv
 
 log = start_log(snakemake.log[0])
 

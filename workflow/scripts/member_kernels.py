@@ -1,10 +1,10 @@
 """Adapter: one member's TRAK kernels phi (Phi^T Phi + lambda I)^{-1} Phi^T from its features,
-one file per ridge that some TRAK reading uses (tdacore.ridge), each with the member's Q; every
+one file per ridge that some TRAK reading uses (tdacore.attribution.ridge), each with the member's Q; every
 grid point and reading with this member and ridge averages the same file."""
 
-from tdacore.ridge import Ridge, kernels
-from tdacore.steplog import start_log
-from tdacore.store import content_hash, read_h5, write_h5
+from tdacore.attribution.ridge import Ridge, kernels
+from tdacore.infra.steplog import start_log
+from tdacore.infra.store import content_hash, read_h5, write_h5
 
 log = start_log(snakemake.log[0])
 arrays, attrs = read_h5(snakemake.input.features, ["phi_train", "phi_test", "q_train"])

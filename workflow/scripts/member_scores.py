@@ -3,11 +3,11 @@ Grad-Cos."""
 
 import time
 
-from tdacore.ensemble import parse_member
-from tdacore.members import load_trained
-from tdacore.methods import score_matrix
-from tdacore.runtime import configure, peak_memory, reset_peak_memory, resolve_device
-from tdacore.store import content_hash, write_h5
+from tdacore.attribution.methods import score_matrix
+from tdacore.ensembles.grid import parse_member
+from tdacore.ensembles.members import load_trained
+from tdacore.infra.runtime import configure, peak_memory, reset_peak_memory, resolve_device
+from tdacore.infra.store import content_hash, write_h5
 
 log = configure(snakemake.threads, snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards

@@ -1,13 +1,13 @@
-"""Adapter: the cost-aware planner (tdacore.planner) for every method and two-step kind of the
+"""Adapter: the cost-aware planner (tdacore.evaluation.planner) for every method and two-step kind of the
 Section 5 rule, from its moments and the cost table's measured points."""
 
 import json
 import math
 
-from tdacore.planner import cost_model, plan_rows, with_between_fallback
-from tdacore.report import read_tsv, write_html, write_tsv
-from tdacore.steplog import start_log
-from tdacore.theory import Moments
+from tdacore.evaluation.planner import cost_model, plan_rows, with_between_fallback
+from tdacore.evaluation.theory import Moments
+from tdacore.infra.steplog import start_log
+from tdacore.reporting.tables import read_tsv, write_html, write_tsv
 
 log = start_log(snakemake.log[0])
 NEEDED = ("s11", "sij", "s_own", "s_within")

@@ -1,15 +1,15 @@
 """Adapter: build the experiment's seeded train/test sets: digits or CIFAR-2 images
-(tdacore.data.make_dataset), music (tdacore.music_data.make_music_dataset) or text
-(tdacore.text_data.make_text_dataset)."""
+(tdacore.data.dataset.make_dataset), music (tdacore.data.music.make_music_dataset) or text
+(tdacore.data.text.make_text_dataset)."""
 
 from pathlib import Path
 
-from tdacore.data import make_dataset, write_dataset
-from tdacore.music_data import make_music_dataset
-from tdacore.settings import TASKS
-from tdacore.steplog import start_log
-from tdacore.store import content_hash
-from tdacore.text_data import make_text_dataset
+from tdacore.data.dataset import make_dataset, write_dataset
+from tdacore.data.music import make_music_dataset
+from tdacore.data.sources import TASKS
+from tdacore.data.text import make_text_dataset
+from tdacore.infra.steplog import start_log
+from tdacore.infra.store import content_hash
 
 log = start_log(snakemake.log[0])
 cfg, seed = snakemake.params.data, snakemake.params.seed

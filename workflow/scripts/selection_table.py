@@ -1,5 +1,5 @@
 """Adapter: per sweep and grid point, the reading chosen on the selection part of the scored
-test examples and its LDS on the report part (tdacore.selection): the row's lds, lds_sem and
+test examples and its LDS on the report part (tdacore.evaluation.selection): the row's lds, lds_sem and
 n_test are the report part's, `setting` names the choice (e.g. ridge_relative=0.1), and
 `reference_lds` is the sweep's first setting on the same report part."""
 
@@ -7,9 +7,10 @@ import json
 
 import numpy as np
 
-from tdacore.report import label, sort_rows, write_html, write_tsv
-from tdacore.selection import select_reading, split_test_examples
-from tdacore.steplog import start_log
+from tdacore.ensembles.grid import label, sort_rows
+from tdacore.evaluation.selection import select_reading, split_test_examples
+from tdacore.infra.steplog import start_log
+from tdacore.reporting.tables import write_html, write_tsv
 
 log = start_log(snakemake.log[0])
 settings = snakemake.params.selection

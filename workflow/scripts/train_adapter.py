@@ -1,10 +1,10 @@
-"""Adapter: fine-tune LoRA adapter l of base model i (tdacore.lora.train_adapter; Section 3.4)."""
+"""Adapter: fine-tune LoRA adapter l of base model i (tdacore.models.lora.train_adapter; Section 3.4)."""
 
-from tdacore.data import read_dataset
-from tdacore.lora import save_adapter, train_adapter
-from tdacore.models import load_model
-from tdacore.runtime import configure, resolve_device
-from tdacore.store import content_hash, file_hash, require_agreement
+from tdacore.data.dataset import read_dataset
+from tdacore.infra.runtime import configure, resolve_device
+from tdacore.infra.store import content_hash, file_hash, require_agreement
+from tdacore.models.build import load_model
+from tdacore.models.lora import save_adapter, train_adapter
 
 log = configure(snakemake.threads, snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards

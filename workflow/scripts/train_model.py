@@ -3,12 +3,12 @@ one LDS retrain (wildcard j)."""
 
 from pathlib import Path
 
-from tdacore.data import read_dataset
-from tdacore.ensemble import parse_member
-from tdacore.models import save_model
-from tdacore.runtime import configure, resolve_device
-from tdacore.store import content_hash, file_hash
-from tdacore.train import train_member
+from tdacore.data.dataset import read_dataset
+from tdacore.ensembles.grid import parse_member
+from tdacore.infra.runtime import configure, resolve_device
+from tdacore.infra.store import content_hash, file_hash
+from tdacore.models.build import save_model
+from tdacore.models.train import train_member
 
 log = configure(snakemake.threads, snakemake.log[0])
 p = snakemake.params

@@ -1,5 +1,5 @@
 """Adapter: Lemma 5.1 on one method's measured per-member scores for one two-step kind (dropout
-or lora; tdacore.theory): its error moments about each reading of tau(Theta*) (the naive ensemble
+or lora; tdacore.evaluation.theory): its error moments about each reading of tau(Theta*) (the naive ensemble
 of every available model; the mean, from held-out models), and predicted against resampled Delta
 for each (naive I, two-step K, D) of the grid."""
 
@@ -7,10 +7,10 @@ import json
 
 import numpy as np
 
-from tdacore.steplog import start_log
-from tdacore.store import atomic_path, read_attrs, read_h5, require_agreement
-from tdacore.theory import REFERENCES, Layout, centre, joint_gram, lemma_rows
-from tdacore.trak import ensemble_scores
+from tdacore.ensembles.combine import trak_scores
+from tdacore.evaluation.theory import REFERENCES, Layout, centre, joint_gram, lemma_rows
+from tdacore.infra.steplog import start_log
+from tdacore.infra.store import atomic_path, read_attrs, read_h5, require_agreement
 
 log = start_log(snakemake.log[0])
 p = snakemake.params
@@ -22,7 +22,7 @@ def member_scores(path: str) -> np.ndarray:
     if p.algorithm != "trak":
         return read_h5(path, ["scores"])[0]["scores"].astype(np.float64)
     arrays, _ = read_h5(path, ["kernel", "q_train"])
-    return ensemble_scores([arrays["kernel"].astype(np.float64)], [arrays["q_train"]])
+    return trak_scores([arrays["kernel"].astype(np.float64)], [arrays["q_train"]])
 
 
 naive = np.stack([member_scores(path) for path in snakemake.input.naive])

@@ -1,0 +1,89 @@
+"""TRAK's kernel with a ridge: phi (Phi^T Phi + lambda I)^{-1} Phi^T per ensemble member (Eq. 2
+has lambda = 0; issue 14 makes lambda a first-class choice, absolute or relative to the member's
+mean eigenvalue of Phi^T Phi, selected on held-out test examples by tdacore.evaluation.selection)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+
+def value_name(value: float) -> str:
+    """A number as part of a reading or file name: 0.01 -> 0p01, 1e-05 -> 1em05."""
+    return f"{value:g}".replace(".", "p").replace("-", "m")
+
+
+@dataclass(frozen=True)
+class Ridge:
+    """The lambda of (Phi^T Phi + lambda I)^{-1}: absolute (trak.ridge) or relative to the
+    member's mean eigenvalue of Phi^T Phi, trace(Phi^T Phi) / k (trak.ridge_relative), so that
+    one setting means the same regularisation for members of different gradient scale."""
+
+    absolute: float = 0.0
+    relative: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.absolute < 0 or self.relative < 0 or (self.absolute and self.relative):
+            raise ValueError(f"ridge = {self.absolute}, ridge_relative = {self.relative}: give one of them, >= 0 (the other 0)")
+
+    @property
+    def tag(self) -> str:
+        """Its name in file names: ridge0, ridge<absolute> or ridge_rel<relative>."""
+        if self.relative:
+            return "ridge_rel" + value_name(self.relative)
+        return "ridge" + value_name(self.absolute)
+
+    @property
+    def setting(self) -> str:
+        """How tables name it, e.g. `ridge_relative=0.1`."""
+        return f"ridge_relative={self.relative:g}" if self.relative else f"ridge={self.absolute:g}"
+
+    def value(self, gram: np.ndarray) -> float:
+        """lambda for a member whose Phi^T Phi is `gram`."""
+        return self.absolute + self.relative * float(np.trace(gram)) / gram.shape[0]
+
+
+@dataclass
+class Kernel:
+    """One member's kernel under one ridge (test x train) and how it was made."""
+
+    kernel: np.ndarray
+    ridge: Ridge
+    value: float  # lambda as applied
+    mean_eigenvalue: float  # trace(Phi^T Phi) / k
+    seconds: float  # its own solve, plus Phi^T Phi (shared by every ridge of the call)
+
+
+def kernels(phi_train: np.ndarray, phi_test: np.ndarray, ridges: Sequence[Ridge]) -> list[Kernel]:
+    """phi_test (Phi^T Phi + lambda I)^{-1} Phi^T in float64 for each ridge (Eq. 2 with a ridge):
+    Phi^T Phi is formed once; per ridge the k x k system is Cholesky-solved for the test rows
+    (n_test right-hand sides), then mapped onto the training set."""
+    start = time.perf_counter()
+    phi_train = np.asarray(phi_train, dtype=np.float64)
+    phi_test_t = np.asarray(phi_test, dtype=np.float64).T
+    gram = phi_train.T @ phi_train
+    mean_eigenvalue = float(np.trace(gram)) / gram.shape[0]
+    gram_seconds = time.perf_counter() - start
+    made = []
+    for ridge in ridges:
+        start = time.perf_counter()
+        value = ridge.value(gram)
+        try:
+            factor = scipy.linalg.cho_factor(gram + value * np.eye(gram.shape[0]), lower=True)
+        except np.linalg.LinAlgError as err:
+            raise np.linalg.LinAlgError(
+                f"Phi^T Phi + {value:g} I ({gram.shape[0]}x{gram.shape[0]}, {ridge.setting}) is not positive definite: "
+                "raise trak.ridge or trak.ridge_relative, or lower trak.projection.dim below the number of training examples"
+            ) from err
+        left = scipy.linalg.cho_solve(factor, phi_test_t)  # (Phi^T Phi + lambda I)^{-1} phi_test^T
+        made.append(Kernel(left.T @ phi_train.T, ridge, value, mean_eigenvalue, gram_seconds + time.perf_counter() - start))
+    return made
+
+
+def kernel(phi_train: np.ndarray, phi_test: np.ndarray, ridge: float) -> np.ndarray:
+    """phi_test (Phi^T Phi + ridge I)^{-1} Phi^T (test x train), for an absolute ridge."""
+    return kernels(phi_train, phi_test, [Ridge(absolute=ridge)])[0].kernel

@@ -1,0 +1,128 @@
+"""Dropout-masked variants of a trained model (Section 3.3, DESIGN.md).
+
+Pass d >= 1 of a model is, by default ("fixed"), a fixed function: one seeded keep-mask per
+dropout site, shared by every example, train and test, scaled by 1 / (1 - p) as in training.
+Pass 0 is the model in eval mode (no mask). Masks are applied by forward hooks, so the model
+itself is untouched and any architecture whose dropout sites are `nn.Dropout` works. The other
+reading ("per_example"): dropout in train mode, a fresh mask for every example and every call,
+drawn from torch's generator seeded by the pass (`fresh_masks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from tdacore.infra.seeds import derive_seed, torch_generator
+
+Masks = dict[str, torch.Tensor]
+MASK_MODES = ("fixed", "per_example")
+
+
+def dropout_sites(model: nn.Module) -> dict[str, nn.Dropout]:
+    """The model's dropout modules by qualified name."""
+    return {name: module for name, module in model.named_modules() if isinstance(module, nn.Dropout)}
+
+
+def _site_shapes(model: nn.Module, example: torch.Tensor) -> dict[str, torch.Size]:
+    """Per-example activation shape at each dropout site, found by one forward pass."""
+    shapes: dict[str, torch.Size] = {}
+    handles = [
+        module.register_forward_hook(lambda m, i, o, name=name: shapes.__setitem__(name, o.shape[1:]))
+        for name, module in dropout_sites(model).items()
+    ]
+    try:
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            model(example[:1])
+        model.train(was_training)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return shapes
+
+
+def sample_masks(model: nn.Module, example: torch.Tensor, seed: int) -> Masks:
+    """One keep-mask per dropout site (Bernoulli(1 - p), scaled by 1 / (1 - p)) from `seed`."""
+    sites = dropout_sites(model)
+    if not sites:
+        raise ValueError(f"{type(model).__name__} has no nn.Dropout site: it has no dropout variants")
+    generator = torch_generator(seed)
+    masks: Masks = {}
+    for name, shape in _site_shapes(model, example).items():
+        p = sites[name].p
+        keep = torch.rand(shape, generator=generator) >= p
+        masks[name] = keep.to(example.dtype) / (1.0 - p)
+    return {name: mask.to(example.device) for name, mask in masks.items()}
+
+
+def mask_seed(seed: int, model_index: int, dropout_pass: int, epoch: int | None = None) -> int:
+    """The seed of pass d of model i (of its checkpoint at `epoch`, if given); -1 for pass 0,
+    which has no mask."""
+    if dropout_pass == 0:
+        return -1
+    return derive_seed(seed, "dropout-mask", model_index, dropout_pass, *([] if epoch is None else [epoch]))
+
+
+def pass_masks(
+    model: nn.Module, example: torch.Tensor, seed: int, model_index: int, dropout_pass: int, epoch: int | None = None
+) -> Masks | None:
+    """The masks of dropout pass d of model i (or of its checkpoint); None for pass 0 (unmasked)."""
+    if dropout_pass == 0:
+        return None
+    return sample_masks(model, example, mask_seed(seed, model_index, dropout_pass, epoch))
+
+
+@contextmanager
+def masked(model: nn.Module, masks: Masks | None) -> Iterator[nn.Module]:
+    """The model in eval mode with `masks` applied at its dropout sites (None: pass 0)."""
+    model.eval()
+    handles = []
+    if masks:
+        sites = dropout_sites(model)
+        unknown = set(masks) - set(sites)
+        if unknown:
+            raise KeyError(f"masks name dropout sites the model lacks: {sorted(unknown)}")
+        handles = [sites[name].register_forward_hook(lambda m, i, o, mask=mask: o * mask) for name, mask in masks.items()]
+    try:
+        yield model
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextmanager
+def fresh_masks(model: nn.Module, seed: int) -> Iterator[nn.Module]:
+    """The model in eval mode but for its dropout sites, which draw a fresh mask for every example
+    and every call from torch's generator seeded with `seed` (its state is restored afterwards;
+    per-sample gradients draw one per example: tdacore.attribution.grads uses vmap randomness="different")."""
+    sites = dropout_sites(model)
+    if not sites:
+        raise ValueError(f"{type(model).__name__} has no nn.Dropout site: it has no dropout variants")
+    model.eval()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for site in sites.values():
+            site.train()
+        try:
+            yield model
+        finally:
+            model.eval()
+
+
+@contextmanager
+def dropout_off(model: nn.Module) -> Iterator[nn.Module]:
+    """Every dropout site in eval mode inside the block, as it was afterwards (e.g. IF's curvature
+    under per-example masks: a random operator has no conjugate-gradient solution)."""
+    training = [site for site in dropout_sites(model).values() if site.training]
+    for site in training:
+        site.eval()
+    try:
+        yield model
+    finally:
+        for site in training:
+            site.train()

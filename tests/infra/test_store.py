@@ -1,0 +1,80 @@
+"""Atomic writes and provenance checks of the HDF5 store."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tdacore import __version__
+from tdacore.infra.store import ProvenanceError, read_h5, require_agreement, require_distinct, write_h5
+
+
+def test_round_trip_with_provenance(tmp_path: Path):
+    path = tmp_path / "f.h5"
+    write_h5(path, {"a": np.arange(3)}, {"proj_dim": 8, "members": [[0, 1], [1, 2]]})
+    arrays, attrs = read_h5(path)
+    np.testing.assert_array_equal(arrays["a"], np.arange(3))
+    assert attrs["proj_dim"] == 8 and attrs["members"] == [[0, 1], [1, 2]]
+    assert attrs["tdacore_version"] == __version__
+    assert attrs["made_on"] and attrs["slurm_job_id"] == ""  # written outside SLURM
+
+
+def test_job_stamp_names_the_slurm_job(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("SLURM_JOB_ID", "4711")
+    write_h5(tmp_path / "f.h5", {"a": np.zeros(1)}, {})
+    assert read_h5(tmp_path / "f.h5")[1]["slurm_job_id"] == "4711"
+
+
+def test_failed_write_leaves_no_file(tmp_path: Path):
+    path = tmp_path / "f.h5"
+
+    class Boom:
+        def __array__(self, *args, **kwargs):
+            raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        write_h5(path, {"a": np.zeros(5), "b": Boom()}, {})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_disagreeing_files_are_named():
+    attrs = {"x.h5": {"proj_dim": 8, "train_hash": "a"}, "y.h5": {"proj_dim": 16, "train_hash": "a"}}
+    require_agreement(attrs, ["train_hash"])
+    with pytest.raises(ProvenanceError, match=r"'proj_dim'.*8 in x\.h5.*16 in y\.h5"):
+        require_agreement(attrs, ["train_hash", "proj_dim"])
+    with pytest.raises(ProvenanceError, match="records no 'seed'"):
+        require_agreement(attrs, ["seed"])
+    with pytest.raises(ProvenanceError, match=r"'train_hash'.*x\.h5 and y\.h5"):
+        require_distinct(attrs, "train_hash")
+
+
+def test_missing_file_is_named(tmp_path: Path):
+    with pytest.raises(FileNotFoundError, match="nope.h5"):
+        read_h5(tmp_path / "nope.h5")
+
+
+def test_a_step_terminated_mid_write_leaves_no_file(tmp_path: Path):
+    """scancel / a time limit send SIGTERM: the step's log setup turns it into SystemExit, so the
+    atomic write removes its half-written .part file on the way out."""
+    target = tmp_path / "f.h5"
+    step = f"""
+import time
+from tdacore.infra.steplog import start_log
+from tdacore.infra.store import atomic_path
+start_log(None)
+with atomic_path({str(target)!r}) as tmp:
+    tmp.write_bytes(b"half")
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+    process = subprocess.Popen([sys.executable, "-c", step], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout.readline() == "writing\n"
+    assert [path.suffix for path in tmp_path.iterdir()] == [".part"]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    assert not list(tmp_path.iterdir())
