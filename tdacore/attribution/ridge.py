@@ -1,5 +1,5 @@
 """TRAK's kernel with a ridge: phi (Phi^T Phi + lambda I)^{-1} Phi^T per ensemble member (Eq. 2
-has lambda = 0; issue 14 makes lambda a first-class choice, absolute or relative to the member's
+has lambda = 0; here lambda is a first-class choice, absolute or relative to the member's
 mean eigenvalue of Phi^T Phi, selected on held-out test examples by tdacore.evaluation.selection)."""
 
 from __future__ import annotations

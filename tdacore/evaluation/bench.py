@@ -1,4 +1,4 @@
-"""Featurization benchmark (issue 11): per-sample-gradient, projection and end-to-end
+"""Featurization benchmark: per-sample-gradient, projection and end-to-end
 throughput of each projector against the machine's matmul bound, measured in one process, and
 IF's curvature-vector products beside them.
 

@@ -3,7 +3,7 @@
 The scored test examples are split, by a seeded permutation, into a *selection* part and a
 *report* part. A sweep's readings are compared by their mean LDS on the selection part only;
 the LDS reported for the chosen reading is its mean on the report part, so that the number a
-table shows was never used to choose it (issue 10, choice 4).
+table shows was never used to choose it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The readings of Figure 6's ambiguous choices (issue 10) against closed forms: Grad-Dot /
+"""The readings of Figure 6's ambiguous choices against closed forms: Grad-Dot /
 Grad-Cos with loss gradients, IF with the Gauss-Newton matrix, and IF's shift taken from the
 unmasked model."""
 

@@ -48,7 +48,7 @@ TINY = {
         "if": {"test_examples": 15, "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1], "D": [2]}}},
         "graddot": {"ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}, "checkpoints": {"I": [1], "C": [2], "D": [0]}}},
         "gradcos": {"ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}}},
-        # a reading of Grad-Dot with every other choice of issue 10: loss gradients, base models on
+        # a reading of Grad-Dot with every other choice of Figure 6's: loss gradients, base models on
         # all the data, a fresh dropout mask per example
         "graddot_alt": {
             "method": "graddot", "gradient": "loss", "base_fraction": 1.0, "dropout_masks": "per_example",
