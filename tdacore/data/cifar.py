@@ -60,8 +60,8 @@ def load_cifar2(directory: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, n
     missing = [str(directory / name) for name in (*TRAIN_BATCHES, TEST_BATCH) if not (directory / name).exists()]
     if missing:
         raise FileNotFoundError(
-            f"CIFAR-10 batch file(s) missing: {', '.join(missing)}; copy cifar-10-batches-py there, "
-            "or fetch it with `snakemake download` (which checks and unpacks the archive)"
+            f"CIFAR-10 batch file(s) missing: {', '.join(missing)} (the folder cifar-10-batches-py "
+            "of CIFAR-10's python archive holds them)"
         )
     train = [_cat_dog(*read_batch(directory / name)) for name in TRAIN_BATCHES]
     x_test, y_test = _cat_dog(*read_batch(directory / TEST_BATCH))

@@ -102,8 +102,8 @@ def load_mnist_idx(directory: str | os.PathLike) -> tuple[np.ndarray, np.ndarray
     missing = [name for name in MNIST_FILES if not (directory / name).exists()]
     if missing:
         raise FileNotFoundError(
-            f"MNIST IDX file(s) missing: {', '.join(str(directory / m) for m in missing)}; "
-            "copy them there, or fetch them with `snakemake download` (which checks their MD5 sums)"
+            f"MNIST IDX file(s) missing: {', '.join(str(directory / m) for m in missing)} "
+            "(tdacore.data.raw.fetch downloads an official one and keeps it only if its MD5 is right)"
         )
     arrays = [read_idx(directory / name) for name in MNIST_FILES]
     x_train, y_train, x_test, y_test = arrays

@@ -30,7 +30,7 @@ def piece_split(source: str, raw_dir: str | os.PathLike, seed: int, test_fractio
     if source == "bach_chorales":
         pieces = sorted(Path(raw_dir).glob("*.mid"))
         if not pieces:
-            raise FileNotFoundError(f"no .mid files in {raw_dir} (rule export_chorales writes them)")
+            raise FileNotFoundError(f"no .mid files in {raw_dir} (tdacore.data.music_corpus.export_chorales writes them)")
         return split_pieces(pieces, test_fraction, derive_seed(seed, "piece-split"))
     raise ValueError(f"data.source: '{source}' is not a music source (bach_chorales, maestro)")
 

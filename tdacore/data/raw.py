@@ -163,8 +163,8 @@ def _cifar2_sizes(folder: Path) -> Sizes:
     absent = [name for name in (*cifar.TRAIN_BATCHES, cifar.TEST_BATCH) if not (folder / name).is_file()]
     if absent:
         raise RawDataError(
-            f"data.cifar_dir = {folder} lacks {', '.join(absent)}: complete it, or move it away and run "
-            "`snakemake download` to fetch a fresh copy (the workflow never replaces a folder it finds)"
+            f"data.cifar_dir = {folder} lacks {', '.join(absent)}: complete it, or move it away to download a "
+            "fresh copy (a folder in place is never replaced)"
         )
 
     def cats_and_dogs(name: str) -> int:

@@ -26,13 +26,10 @@ from tdacore.infra.seeds import derive_seed
 
 def read_text(path: str | os.PathLike) -> np.ndarray:
     """The file's bytes as int64 token ids in [0, 256); a missing or empty file is an error
-    naming it (and, when missing, how to fetch it)."""
+    naming it."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
-            f"text file {path} is missing: copy it there, or fetch it with "
-            "`snakemake download --configfile <config>` (which checks its SHA-256)"
-        )
+        raise FileNotFoundError(f"text file {path} is missing")
     tokens = np.frombuffer(path.read_bytes(), dtype=np.uint8).astype(np.int64)
     if not len(tokens):
         raise ValueError(f"text file {path} is empty")

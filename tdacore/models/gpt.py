@@ -2,7 +2,7 @@
 Shakespeare setting: token + learned position embeddings, pre-LayerNorm blocks of causal
 self-attention and a GELU MLP (4 x d_model), a final LayerNorm and a linear head.
 
-Choices (DESIGN.md; README):
+Choices (docs/design.md):
 - every dropout site is an `nn.Dropout` (embedding, attention weights, after attention, after the
   MLP), nanoGPT's four sites, so the Dropout Ensemble's masks apply unchanged (tdacore.models.dropout);
 - attention is computed explicitly (no fused kernel, whose dropout would not be an nn.Dropout),

@@ -53,7 +53,7 @@ def test_writer_round_trips(tmp_path: Path):
 
 def test_missing_file_names_path_and_rule(idx_dir: Path):
     (idx_dir / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(FileNotFoundError, match=r"t10k-labels-idx1-ubyte\.gz.*snakemake download"):
+    with pytest.raises(FileNotFoundError, match=r"MNIST IDX file\(s\) missing: .*t10k-labels-idx1-ubyte\.gz"):
         idx.load_mnist_idx(idx_dir)
 
 

@@ -53,7 +53,7 @@ def test_text_windows_vocabulary_split_and_scored_continuation(tmp_path: Path, s
 
 def test_missing_or_mis_sized_text_is_an_error_naming_it(tmp_path: Path, shakespeare_text: str):
     missing = tmp_path / "resources/shakespeare/input.txt"
-    with pytest.raises(FileNotFoundError, match=r"resources/shakespeare/input\.txt.*snakemake download"):
+    with pytest.raises(FileNotFoundError, match=r"text file .*resources/shakespeare/input\.txt is missing"):
         make_text_dataset(missing, 10, 2, 8, 2, 0.1, seed=0)
     missing.parent.mkdir(parents=True)
     missing.write_text(shakespeare_text)

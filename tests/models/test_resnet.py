@@ -89,7 +89,7 @@ print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 # (kind, k, examples, chunk): SJLT at the paper's k = 2048; the dense Gaussian at k = 256, where
 # P (4.9 GB) already exceeds the 4 GiB cache_mb: one redraw of P at k = 2048 takes about a minute
-# on one core (the measured numbers at k = 2048 are in the README).
+# on one core (the measured numbers at k = 2048 are in docs/results/other-settings.md).
 @pytest.mark.parametrize("kind, k, n, chunk", [("sjlt", 2048, 4, 2), ("gaussian", 256, 2, 2)])
 def test_featurizing_a_full_resnet9_holds_neither_p_nor_every_gradient(kind: str, k: int, n: int, chunk: int):
     """Peak resident memory of featurizing the 4.83M-parameter ResNet-9 (a dense P would be
