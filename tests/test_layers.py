@@ -11,7 +11,7 @@ import pytest
 from tdacore.infra.import_closure import imported_names
 
 TDACORE = Path(__file__).resolve().parents[1] / "tdacore"
-LAYERS = ["infra", "data", "models", "attribution", "ensembles", "evaluation", "reporting"]
+LAYERS = ["infra", "data", "models", "attribution", "ensembles", "evaluation", "reporting", "plan"]
 
 
 def upward_imports(package: Path, layers: list[str]) -> list[str]:

@@ -14,6 +14,7 @@ from torch import nn
 from tdacore.attribution.cg import CGResult, conjugate_gradient
 from tdacore.attribution.grads import gradient_matrix, per_sample_grads
 from tdacore.attribution.hessian import damped_gauss_newton_vp, damped_hvp, flatten_params, smallest_eigenvalue
+from tdacore.attribution.registry import METHODS
 from tdacore.models.dropout import dropout_off
 from tdacore.models.outputs import CLASSIFICATION, ModelOutputs
 
@@ -107,7 +108,7 @@ def score_matrix(
     elif method in ("graddot", "gradcos"):
         left, train_fn, pair = g_test, side, grad_dot if method == "graddot" else grad_cos
     else:
-        raise ValueError(f"unknown method '{method}' (known: if, graddot, gradcos)")
+        raise ValueError(f"unknown method '{method}': score_matrix scores {', '.join(n for n, m in METHODS.items() if not m.kernels)}")
     scores = np.empty((len(x_test), len(x_train)), dtype=np.float32)
     for rows, blocks in per_sample_grads(model, x_train, y_train, train_fn, chunk_size):
         scores[:, rows] = pair(left, torch.cat(blocks, dim=1)).cpu().numpy()

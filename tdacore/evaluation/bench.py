@@ -12,7 +12,7 @@ allocation on a GPU.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from torch import nn
 from tdacore.attribution.grads import per_sample_grads, trainable_params
 from tdacore.attribution.hessian import damped_hvp
 from tdacore.attribution.projection.projectors import gradient_chunks, make_projector, project_grads_each
+from tdacore.attribution.projection.spec import Projection
 from tdacore.models.outputs import ModelOutputs
 
 
@@ -85,7 +86,7 @@ def _drain(chunks: Iterable[Any]) -> None:
         pass
 
 
-def featurize_rows(setting: Setting, kinds: Iterable[str], dims: Iterable[int], spec: Mapping[str, Any], chunk_size: int, seed: int, max_bound_bytes: int) -> list[dict[str, Any]]:
+def featurize_rows(setting: Setting, kinds: Iterable[str], dims: Iterable[int], nonzeros: int, chunk_size: int, seed: int, max_bound_bytes: int) -> list[dict[str, Any]]:
     """One row per (projector, k): the pass that feeds the projector (per-sample gradients, or a
     factorised projection's layer factors), projection and end-to-end seconds and examples per second, the matmul bound of the shape and the ratios to it, peak memory."""
     model, x, y, f = setting.model, setting.x, setting.y, setting.outputs.f
@@ -95,7 +96,7 @@ def featurize_rows(setting: Setting, kinds: Iterable[str], dims: Iterable[int], 
     for k in dims:
         bound, bound_rows = matmul_seconds(n, n_params, k, device, max_bound_bytes)
         for kind in kinds:
-            projector = make_projector({**spec, "kind": kind, "dim": k}, model, x, seed, device)
+            projector = make_projector(Projection(kind, k, nonzeros=nonzeros), model, x, seed, device)
             _drain(gradient_chunks(model, x[:chunk_size], y[:chunk_size], f, chunk_size, projector))  # warm-up
             pass_seconds, pass_peak, _ = measure(lambda: _drain(gradient_chunks(model, x, y, f, chunk_size, projector)), device)
             total, peak, (_, (project,)) = measure(lambda: project_grads_each(model, x, y, [projector], chunk_size, f), device)

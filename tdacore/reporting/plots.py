@@ -17,13 +17,14 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
+from tdacore.attribution.registry import METHODS  # noqa: E402
 from tdacore.ensembles.grid import (
     ENSEMBLES,  # noqa: E402
     FORWARD_ONLY,  # noqa: E402
 )
 from tdacore.infra.store import atomic_path  # noqa: E402
 
-METHOD_NAMES = {"trak": "TRAK", "if": "IF (CG)", "graddot": "Grad-Dot", "gradcos": "Grad-Cos"}
+METHOD_NAMES = {name: method.label for name, method in METHODS.items()}
 KIND_NAMES = {
     "naive": "naive",
     "dropout": "Dropout",

@@ -14,6 +14,7 @@ from tdacore.attribution.projection.dense import GaussianProjector, IdentityProj
 from tdacore.attribution.projection.factorised import linear_factors, split_dim
 from tdacore.attribution.projection.projectors import make_projector, project_grads
 from tdacore.attribution.projection.sjlt import SJLTProjector
+from tdacore.attribution.projection.spec import Projection
 from tdacore.models.outputs import margin
 
 CPU = torch.device("cpu")
@@ -107,7 +108,7 @@ def _data(n: int, width: int, seed: int = 0):
 
 
 def _factorised(model, x, dim, seed, rest="gaussian"):
-    return make_projector({"kind": "factorised", "dim": dim, "rest": rest}, model, x, seed, CPU)
+    return make_projector(Projection("factorised", dim, rest=rest), model, x, seed, CPU)
 
 
 @pytest.mark.parametrize("build,width", [(_mlp, 7), (_Sequence, 24)])
@@ -211,11 +212,11 @@ def test_identity_and_unknown_kinds():
     torch.testing.assert_close(IdentityProjector(10)([grads[:, :4], grads[:, 4:]]), grads)
     model = _mlp()
     with pytest.raises(ValueError, match="trak.projection.kind: unknown kind 'sparse'"):
-        make_projector({"kind": "sparse", "dim": 4}, model, torch.zeros(1, 7), 0, CPU)
+        Projection("sparse", 4)
     with pytest.raises(ValueError, match="trak.projection.rest"):
-        make_projector({"kind": "factorised", "dim": 4, "rest": "identity"}, model, torch.zeros(1, 7), 0, CPU)
+        Projection("factorised", 4, rest="identity")
     with pytest.raises(ValueError, match="trak.projection.nonzeros"):
-        make_projector({"kind": "sjlt", "dim": 4, "nonzeros": 5}, model, torch.zeros(1, 7), 0, CPU)
+        make_projector(Projection("sjlt", 4, nonzeros=5), model, torch.zeros(1, 7), 0, CPU)
 
 
 def test_several_dense_projections_of_one_gradient_pass_stay_within_the_memory_budget(monkeypatch):

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from tdacore.attribution.projection.projectors import make_projector
+from tdacore.attribution.projection.spec import Projection
 from tdacore.attribution.trak import featurize
 from tdacore.data.dataset import make_dataset, write_dataset
 from tdacore.ensembles.grid import Member
@@ -42,7 +43,7 @@ def _member(files, member: Member):
 
 
 def _features(m, projection_seed: int):
-    projector = make_projector({"kind": "gaussian", "dim": 16}, m.model, m.x_train, projection_seed, CPU)
+    projector = make_projector(Projection("gaussian", 16), m.model, m.x_train, projection_seed, CPU)
     with m.variant() as variant:
         return featurize(variant, m.x_train, m.y_train, m.x_test, m.y_test, projector, chunk_size=50)
 

@@ -74,12 +74,13 @@ import resource, sys, torch
 torch.set_num_threads(1)
 from tdacore.models.build import build_model
 from tdacore.models.outputs import margin
+from tdacore.attribution.projection.spec import Projection
 from tdacore.attribution.projection.projectors import make_projector, project_grads
 kind, k, n, chunk = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 model = build_model({"name": "resnet9", "widths": [64, 128, 256, 512], "dropout": 0.1}, 3072, 2, seed=0).eval()
 x, y = torch.rand(n, 3072, generator=torch.Generator().manual_seed(0)), torch.arange(n) % 2
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-projector = make_projector({"kind": kind, "dim": k}, model, x, seed=0, device=torch.device("cpu"))
+projector = make_projector(Projection(kind, k), model, x, seed=0, device=torch.device("cpu"))
 assert not getattr(projector, "fits", False)  # a dense P of 4.83M x k is redrawn, not kept
 phi = project_grads(model, x, y, projector, chunk, margin)
 assert phi.shape == (n, k) and bool(torch.isfinite(phi).all()) and float(phi.abs().sum()) > 0

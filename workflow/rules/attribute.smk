@@ -13,7 +13,7 @@ rule attribute_trak:
         method=TRAK_METHODS,
     params:
         epochs=checkpoint_epochs,
-        ridge=lambda wildcards: trak_ridge(wildcards.method).setting,
+        ridge=lambda wildcards: READINGS[wildcards.method].ridge.setting,
     threads: config["threads"]
     resources:
         gpu=1,
@@ -40,10 +40,10 @@ rule member_scores:
         seed=config["seed"],
         device=config["device"],
         chunk_size=config["trak"]["chunk_size"],
-        algorithm=lambda wildcards: ALGORITHM[wildcards.method],
-        choices=lambda wildcards: method_choices(wildcards.method),
-        mask_mode=lambda wildcards: mask_mode(wildcards.method),
-        test_examples=lambda wildcards: test_examples(wildcards.method),
+        algorithm=lambda wildcards: READINGS[wildcards.method].method.name,
+        choices=lambda wildcards: dict(READINGS[wildcards.method].choices),
+        mask_mode=lambda wildcards: READINGS[wildcards.method].mask_mode,
+        test_examples=lambda wildcards: READINGS[wildcards.method].test_examples,
     threads: config["threads"]
     resources:
         gpu=1,

@@ -1,10 +1,28 @@
 # `snakemake bench`: featurization throughput against the machine's matmul bound (tdacore.evaluation.bench,
 # config/bench.yaml). Asked for by name only: no experiment's `all` depends on it.
 
+import yaml
+
+# Its settings file and the config files whose model and data sizes it takes, both in the
+# repository's config/.
+BENCH_CONFIG = str(TDACORE.parent / "config" / "bench.yaml")
+
+
+# The config files of the settings in the benchmark's list (none without the file: the bench
+# rule then reports it missing, and only when asked for), and their architectures (model.name).
+BENCH_SETTINGS, BENCH_ARCHITECTURES = [], set()
+if Path(BENCH_CONFIG).exists():
+    with open(BENCH_CONFIG) as _handle:
+        BENCH_SETTINGS = [str(TDACORE.parent / setting["config"]) for setting in yaml.safe_load(_handle)["settings"]]
+    for _path in BENCH_SETTINGS:
+        with open(_path) as _handle:
+            BENCH_ARCHITECTURES.add(yaml.safe_load(_handle)["model"]["name"])
+
+
 rule bench:
     input:
         bench=BENCH_CONFIG,
-        settings=bench_settings(),
+        settings=BENCH_SETTINGS,
     output:
         featurize="results/bench/featurize.tsv",
         curvature="results/bench/curvature.tsv",

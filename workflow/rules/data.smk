@@ -9,9 +9,16 @@
 # workflow is read (tdacore.data.raw: checksums, formats, example counts), before any job; the
 # jobs of a cluster run, which read the workflow again, do not repeat it.
 
+from tdacore.data.raw import check_raw_data, missing, raw_paths
+
+# The Bach chorales of music21's corpus exported to MIDI: all of them, or the first data.pieces.
+CHORALES_PIECES = config["data"].get("pieces")
+CHORALES_DIR = "resources/chorales" + (f"-first{CHORALES_PIECES}" if CHORALES_PIECES else "")
 RAW = raw_paths(config["data"])
 RAW_MISSING = missing(config["data"])
 FETCH = {str(raw.path): raw for raw in RAW_MISSING}  # each missing path -> its download
+# A fetch job's parameters: the URL and checksum of its missing raw path.
+FETCH_PARAMS = {path: {"url": raw.download.url, "checksum": raw.download.checksum} for path, raw in FETCH.items()}
 for _raw in RAW:
     if _raw.path.resolve().is_relative_to(Path("results").resolve()):
         raise ValueError(f"{_raw.key}: {_raw.path} lies inside results/, which the workflow writes: keep raw data outside it")
@@ -28,7 +35,7 @@ if any(raw.download.rule == "fetch_mnist_file" for raw in RAW_MISSING):
         wildcard_constraints:
             name="|".join(raw.path.name for raw in RAW_MISSING),
         params:
-            download=fetch_params,
+            download=lambda wildcards, output: FETCH_PARAMS[output[0]],
         localrule: True
         conda:
             CONDA_ENV
@@ -48,7 +55,7 @@ for _raw in [raw for raw in RAW_MISSING if raw.download.rule != "fetch_mnist_fil
         output:
             directory(str(_raw.path)) if _raw.folder else str(_raw.path),
         params:
-            download=fetch_params,
+            download=FETCH_PARAMS[str(_raw.path)],
         localrule: True
         conda:
             CONDA_ENV

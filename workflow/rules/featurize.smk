@@ -15,11 +15,11 @@ rule featurize:
         variant=r"d\d+",
     params:
         seed=config["seed"],
-        mask_mode=mask_mode("trak"),
+        mask_mode=PLAN.dropout_masks,
         device=config["device"],
         projection=config["trak"]["projection"],
         chunk_size=config["trak"]["chunk_size"],
-        test_examples=test_examples("trak"),
+        test_examples=PLAN.trak_test_examples,
     threads: config["threads"]
     resources:
         gpu=1,
@@ -33,32 +33,16 @@ rule featurize:
         "../scripts/featurize.py"
 
 
-if PROJECTION_PASSES:
+if PLAN.projection_passes:
 
-    rule featurize_projections:
-        input:
-            unpack(member_model),
-            data=ATTRIBUTION_DATA,
+    # The same job as featurize, for every projection pass of the unmasked model at once.
+    use rule featurize as featurize_projections with:
         output:
-            [member_path("featurize_projections").replace("{variant}", f"p{d}") for d in range(1, PROJECTION_PASSES + 1)],
-        params:
-            seed=config["seed"],
-            mask_mode=mask_mode("trak"),
-            device=config["device"],
-            projection=config["trak"]["projection"],
-            chunk_size=config["trak"]["chunk_size"],
-            test_examples=test_examples("trak"),
-        threads: config["threads"]
-        resources:
-            gpu=1,
-        conda:
-            CONDA_ENV
+            [member_path("featurize_projections").replace("{variant}", f"p{d}") for d in range(1, PLAN.projection_passes + 1)],
         log:
             member_path("featurize_projections", "log"),
         benchmark:
             member_path("featurize_projections", "benchmark")
-        script:
-            "../scripts/featurize.py"
 
 
 rule forward_q:
@@ -71,10 +55,10 @@ rule forward_q:
         variant=r"d[1-9]\d*",
     params:
         seed=config["seed"],
-        mask_mode=mask_mode("trak"),
+        mask_mode=PLAN.dropout_masks,
         device=config["device"],
         chunk_size=config["trak"]["chunk_size"],
-        test_examples=test_examples("trak"),
+        test_examples=PLAN.trak_test_examples,
     threads: config["threads"]
     resources:
         gpu=1,
@@ -88,15 +72,15 @@ rule forward_q:
         "../scripts/forward_q.py"
 
 
-if RIDGES:
+if PLAN.ridges:
 
     rule member_kernels:
         input:
             features=member_path("featurize"),
         output:
-            [member_path("member_kernels", ridge=ridge) for ridge in RIDGES],
+            [member_path("member_kernels", ridge=ridge) for ridge in PLAN.ridges],
         params:
-            ridges=[{"absolute": ridge.absolute, "relative": ridge.relative} for ridge in RIDGES],
+            ridges=[{"absolute": ridge.absolute, "relative": ridge.relative} for ridge in PLAN.ridges],
         conda:
             CONDA_ENV
         log:

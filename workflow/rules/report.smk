@@ -2,6 +2,29 @@
 # with a caption (workflow/report/*.rst) that says what it shows and which paper figure or table
 # it mirrors.
 
+# A sweep's LDS files: per grid point its readings share, {reading: LDS file}.
+SWEEP_FILES = {name: [{r: point_file("lds", r, p) for r in sweep.readings} for p in sweep.points] for name, sweep in PLAN.sweeps.items()}
+# Figure 2 (forward-only against full Dropout at a fixed I) needs both kinds for TRAK.
+FORWARD_ONLY_FIGURE = "trak" in READINGS and any({"dropout", kind} <= {p.ensemble for p in READINGS["trak"].grid} for kind in FORWARD_ONLY)
+TITLE = PLAN.experiment + (f" (TRAK: {PLAN.projection.kind} projection, k={PLAN.projection.dim})" if "trak" in READINGS else "")
+# The table each figure is drawn from (the others: the cost table).
+FIGURE_TABLES = {"lds_vs_I": "lds", "lemma": "lemma", "selected_lds_vs_I": "selection"}
+THEORY_DRAWS = 200  # Section 5: random subsets per measured squared error
+PLAN_MAX_VARIANTS = 50  # the planner's largest D (or L) per base model: the paper's largest D
+
+
+# What `snakemake` (the target all) and the report make: every table and every figure the grid has data for.
+FINAL_OUTPUTS = [f"{RESULTS}/tables/{name}.{kind}" for name in ("lds", "costs", "relative_costs", "peak_memory") for kind in ("tsv", "html")]
+FINAL_OUTPUTS += [f"{RESULTS}/figures/lds_vs_I.png", f"{RESULTS}/figures/lds_vs_cost.png"]
+FINAL_OUTPUTS += [f"{RESULTS}/figures/forward_only.png"] if FORWARD_ONLY_FIGURE else []
+FINAL_OUTPUTS += [f"{RESULTS}/figures/checkpoints.png"] if "checkpoints" in PLAN.kinds else []
+if PLAN.sweeps:
+    FINAL_OUTPUTS += [f"{RESULTS}/tables/selection.{ext}" for ext in ("tsv", "html")] + [f"{RESULTS}/figures/selected_lds_vs_I.png"]
+if PLAN.theory:
+    FINAL_OUTPUTS += [f"{RESULTS}/tables/{name}.{ext}" for name in ("lemma", "plan") for ext in ("tsv", "html")]
+    FINAL_OUTPUTS.append(f"{RESULTS}/figures/lemma.png")
+
+
 rule lds_table:
     input:
         lds=point_files("lds"),
@@ -20,7 +43,7 @@ rule cost_tables:
     input:
         lds=point_files("lds"),
         scores=point_files("scores"),
-        benchmarks=[path for method in METHODS for point in GRIDS[method] for path in serving_benchmarks(method, point)],
+        benchmarks=[path for name, reading in READINGS.items() for point in reading.grid for path in serving_benchmarks(name, point)],
     output:
         costs=f"{RESULTS}/tables/costs.tsv",
         relative_costs=f"{RESULTS}/tables/relative_costs.tsv",
@@ -35,9 +58,9 @@ rule cost_tables:
         ),
     params:
         points=[
-            {"method": method, "point": point.name, "benchmarks": serving_benchmarks(method, point)}
-            for method in METHODS
-            for point in GRIDS[method]
+            {"method": name, "point": point.name, "benchmarks": serving_benchmarks(name, point)}
+            for name, reading in READINGS.items()
+            for point in reading.grid
         ],
     conda:
         CONDA_ENV
@@ -74,14 +97,14 @@ rule variance_decomposition:
         f"{RESULTS}/theory/{{method}}/{{kind}}.json",
     params:
         method=lambda wildcards: wildcards.method,
-        algorithm=lambda wildcards: ALGORITHM[wildcards.method],
+        algorithm=lambda wildcards: READINGS[wildcards.method].method.name,
         kind=lambda wildcards: wildcards.kind,
-        groups=lambda wildcards: THEORY[wildcards.method, wildcards.kind]["groups"],
-        variants=lambda wildcards: THEORY[wildcards.method, wildcards.kind]["variants"],
-        sizes=lambda wildcards: THEORY[wildcards.method, wildcards.kind]["sizes"],
-        points=lambda wildcards: THEORY[wildcards.method, wildcards.kind]["points"],
+        groups=lambda wildcards: PLAN.theory[wildcards.method, wildcards.kind].groups,
+        variants=lambda wildcards: PLAN.theory[wildcards.method, wildcards.kind].variants,
+        sizes=lambda wildcards: list(PLAN.theory[wildcards.method, wildcards.kind].sizes),
+        points=lambda wildcards: list(PLAN.theory[wildcards.method, wildcards.kind].points),
         draws=THEORY_DRAWS,
-        seed=config["seed"],
+        seed=PLAN.seed,
     conda:
         CONDA_ENV
     log:
@@ -94,7 +117,7 @@ rule variance_decomposition:
 
 rule lemma_table:
     input:
-        theory=[f"{RESULTS}/theory/{method}/{kind}.json" for method, kind in THEORY],
+        theory=[f"{RESULTS}/theory/{method}/{kind}.json" for method, kind in PLAN.theory],
     output:
         tsv=f"{RESULTS}/tables/lemma.tsv",
         html=report(f"{RESULTS}/tables/lemma.html", caption="../report/lemma.rst", category="Tables", labels={"table": "Lemma 5.1"}),
@@ -110,7 +133,7 @@ rule lemma_table:
 # Section 5 moments and the measured costs, validated on the measured grid.
 rule plan:
     input:
-        theory=[f"{RESULTS}/theory/{method}/{kind}.json" for method, kind in THEORY],
+        theory=[f"{RESULTS}/theory/{method}/{kind}.json" for method, kind in PLAN.theory],
         costs=f"{RESULTS}/tables/costs.tsv",
     output:
         tsv=f"{RESULTS}/tables/plan.tsv",
@@ -133,8 +156,8 @@ rule selection_table:
         html=report(f"{RESULTS}/tables/selection.html", caption="../report/selection.rst", category="Tables", labels={"table": "selection"}),
     params:
         sweeps=SWEEP_FILES,
-        settings=SWEEP_SETTINGS,
-        selection=SELECTION,
+        settings={name: dict(sweep.settings) for name, sweep in PLAN.sweeps.items()},
+        selection=config["selection"],
     conda:
         CONDA_ENV
     log:

@@ -73,7 +73,7 @@ rule retrain_subset:
         "../scripts/train_model.py"
 
 
-if CHECKPOINTED_MODELS:
+if PLAN.checkpointed_models:
 
     # The same training run, also saving the intermediate checkpoints that a checkpoints grid
     # point uses (the last configured epoch is the final model itself, models/base/{i}.pt). The
@@ -84,12 +84,12 @@ if CHECKPOINTED_MODELS:
             model=f"{RESULTS}/models/base/{{i}}.pt",
             checkpoints=expand(f"{RESULTS}/models/base/{{{{i}}}}-epoch{{epoch}}.pt", epoch=CHECKPOINTS[:-1]),
         wildcard_constraints:
-            i="|".join(map(str, CHECKPOINTED_MODELS)),
+            i="|".join(map(str, PLAN.checkpointed_models)),
 
     ruleorder: train_base_checkpointed > train_base
 
 
-if LORA_MODELS:
+if PLAN.lora_models:
 
     # LoRA adapter l of base model i (Section 3.4, Appendix C.2): base model i's checkpoint at
     # lora.base_epoch, fine-tuned through peft on the adapter's own random subset.
@@ -102,8 +102,8 @@ if LORA_MODELS:
         params:
             seed=config["seed"],
             device=config["device"],
-            lora={key: LORA[key] for key in ("rank", "alpha", "target_modules", "bias", "fraction")},
-            train=OPTIMISER | {"epochs": LORA["epochs"], "lr": LORA.get("lr", config["train"]["lr"])},
+            lora={key: config["lora"][key] for key in ("rank", "alpha", "target_modules", "bias", "fraction")},
+            train=OPTIMISER | {"epochs": PLAN.lora.epochs, "lr": PLAN.lora.lr or PLAN.optimiser.lr},
         threads: config["threads"]
         resources:
             gpu=1,

@@ -49,11 +49,10 @@ def write(path: str, rows: list[dict]) -> None:
 
 
 featurize, curvature = [], []
-spec = {"nonzeros": bench["nonzeros"]}
 for entry, config_path in zip(bench["settings"], snakemake.input.settings):
     s = setting(entry["name"], config_path)
     log.info("%s: %d examples, device %s, %d threads", s.name, len(s.x), device, torch.get_num_threads())
-    featurize += featurize_rows(s, bench["projectors"], bench["dims"], spec, bench["chunk_size"], bench["seed"], int(bench["max_bound_gb"] * 2**30))
+    featurize += featurize_rows(s, bench["projectors"], bench["dims"], bench["nonzeros"], bench["chunk_size"], bench["seed"], int(bench["max_bound_gb"] * 2**30))
     curvature.append(curvature_row(s, bench["chunk_size"], bench["hvp_repeats"]))
     log.info("%s measured", s.name)
 write(snakemake.output.featurize, featurize)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tdacore.attribution.projection.projectors import make_projector
+from tdacore.attribution.projection.spec import Projection
 from tdacore.attribution.trak import featurize_shared
 from tdacore.ensembles.grid import parse_member
 from tdacore.ensembles.members import load_trained
@@ -24,8 +25,9 @@ members = [replace(m, member=parse_member(w.model, variant)) for variant in vari
 if len(members) > 1 and any(pm.member.masked for pm in members):  # the job runs the model under one mask
     raise ValueError(f"{snakemake.output}: several outputs of one job must all be unmasked projection passes")
 # trak.projection.draw n > 0: another independent draw of every member's projection (the spread over draws)
-role = "projection" if p.projection["draw"] == 0 else f"projection-draw{p.projection['draw']}"
-projectors = [make_projector(p.projection, m.model, m.x_train, pm.seed_for(role), device) for pm in members]
+spec = Projection.from_config(p.projection)
+role = "projection" if spec.draw == 0 else f"projection-draw{spec.draw}"
+projectors = [make_projector(spec, m.model, m.x_train, pm.seed_for(role), device) for pm in members]
 reset_peak_memory(device)
 with m.variant() as variant:
     features, shared_seconds = featurize_shared(variant, m.x_train, m.y_train, m.x_test, m.y_test, projectors, p.chunk_size, m.outputs)

@@ -12,7 +12,7 @@ and `identity` keeps the gradient itself (small models, tests).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -28,37 +28,30 @@ from tdacore.attribution.projection.factorised import (
     linear_gradients,
 )
 from tdacore.attribution.projection.sjlt import SJLTProjector
+from tdacore.attribution.projection.spec import Projection
 from tdacore.infra.seeds import derive_seed
-
-PROJECTION_KINDS = ("gaussian", "sjlt", "factorised", "identity")
-
 
 GradientProjector = IdentityProjector | GaussianProjector | SJLTProjector
 Projector = GradientProjector | FactorisedProjector
 
 
-def make_gradient_projector(spec: Mapping[str, Any], kind: str, n_params: int, seed: int, device: torch.device) -> GradientProjector:
-    """A projector of whole per-sample gradients: `kind` with the options of config `trak.projection`."""
+def make_gradient_projector(spec: Projection, kind: str, n_params: int, seed: int, device: torch.device) -> GradientProjector:
+    """A projector of whole per-sample gradients: `kind` with the options of `spec`."""
     if kind == "gaussian":
-        return GaussianProjector(n_params, spec["dim"], seed, device, cache_bytes=int(spec.get("cache_mb", 4096)) << 20)
+        return GaussianProjector(n_params, spec.dim, seed, device, cache_bytes=spec.cache_mb << 20)
     if kind == "sjlt":
-        return SJLTProjector(n_params, spec["dim"], seed, device, nonzeros=spec.get("nonzeros", 1))
-    if kind == "identity":
-        return IdentityProjector(n_params)
-    raise ValueError(f"trak.projection.kind: unknown kind '{kind}' (known: {', '.join(PROJECTION_KINDS)})")
+        return SJLTProjector(n_params, spec.dim, seed, device, nonzeros=spec.nonzeros)
+    return IdentityProjector(n_params)
 
 
-def make_projector(spec: Mapping[str, Any], model: nn.Module, example: torch.Tensor, seed: int, device: torch.device) -> Projector:
-    """The projector that config `trak.projection` (`spec`) names, for `model`'s trainable
-    parameters; `example` (one input row) finds the linear layers a factorised projection covers."""
+def make_projector(spec: Projection, model: nn.Module, example: torch.Tensor, seed: int, device: torch.device) -> Projector:
+    """The projector `spec` names, for `model`'s trainable parameters; `example` (one input row)
+    finds the linear layers a factorised projection covers."""
     n_params = sum(p.numel() for p in trainable_params(model).values())
-    if spec["kind"] != "factorised":
-        return make_gradient_projector(spec, spec["kind"], n_params, seed, device)
-    rest_kind = spec.get("rest", "sjlt")
-    if rest_kind not in ("gaussian", "sjlt"):
-        raise ValueError(f"trak.projection.rest: '{rest_kind}' is not a gradient projector (gaussian, sjlt)")
+    if spec.kind != "factorised":
+        return make_gradient_projector(spec, spec.kind, n_params, seed, device)
     return FactorisedProjector(
-        model, example, spec["dim"], seed, device, lambda n: make_gradient_projector(spec, rest_kind, n, derive_seed(seed, "factorised-rest"), device)
+        model, example, spec.dim, seed, device, lambda n: make_gradient_projector(spec, spec.rest, n, derive_seed(seed, "factorised-rest"), device)
     )
 
 

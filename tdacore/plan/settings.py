@@ -1,0 +1,107 @@
+"""The config's sections as frozen dataclasses, each read from its (schema-checked) mapping by
+from_config: what a job's settings are, typed, with the defaults the schema documents."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tdacore.attribution.projection.spec import Projection
+
+__all__ = ["Influence", "Lora", "Model", "Optimiser", "Projection", "Selection"]
+
+
+@dataclass(frozen=True)
+class Model:
+    """model: the architecture `name` (tdacore.models.registry), its dropout rate (the sites a
+    Dropout Ensemble masks) and its own options (hidden sizes, widths, layers, ...)."""
+
+    name: str
+    dropout: float
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> Model:
+        return cls(section["name"], section["dropout"], {k: v for k, v in section.items() if k not in ("name", "dropout")})
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The mapping tdacore.models.build.build_model takes."""
+        return {"name": self.name, **self.options, "dropout": self.dropout}
+
+
+@dataclass(frozen=True)
+class Optimiser:
+    """train: how base models train (Appendix B), the share of the training data each trains on
+    (TRAK's halves, Appendix A) and the epochs saved as checkpoints (Appendix F.2; the last is the
+    final model)."""
+
+    epochs: int
+    lr: float
+    batch_size: int
+    base_fraction: float
+    checkpoints: tuple[int, ...]
+    optimizer: str = "sgd"
+    momentum: float | None = None
+    betas: tuple[float, float] | None = None
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> Optimiser:
+        checkpoints = tuple(section.get("checkpoints", [section["epochs"]]))
+        if list(checkpoints) != sorted(set(checkpoints)) or checkpoints[-1] != section["epochs"]:
+            raise ValueError(
+                f"train.checkpoints = {list(checkpoints)}: list distinct epochs in increasing order, ending with "
+                f"train.epochs = {section['epochs']} (the final model)"
+            )
+        betas = tuple(section["betas"]) if "betas" in section else None
+        return cls(
+            section["epochs"], section["lr"], section["batch_size"], section["base_fraction"], checkpoints,
+            section.get("optimizer", "sgd"), section.get("momentum"), betas,  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True)
+class Influence:
+    """influence: IF's (C + lambda I)^{-1} by conjugate gradients (tdacore.attribution.methods)."""
+
+    damping: float
+    shift_negative_curvature: bool
+    rtol: float
+    max_iter: int
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> Influence:
+        return cls(**section)
+
+
+@dataclass(frozen=True)
+class Lora:
+    """lora: the adapters of a LoRA Ensemble (Section 3.4, Appendix C.2), each fine-tuned from base
+    model i's checkpoint at base_epoch on its own random `fraction` of the training set."""
+
+    base_epoch: int
+    rank: int
+    alpha: float
+    target_modules: tuple[str, ...]
+    bias: str
+    fraction: float
+    epochs: int
+    lr: float | None = None  # default: train.lr
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> Lora:
+        return cls(**{**section, "target_modules": tuple(section["target_modules"])})
+
+
+@dataclass(frozen=True)
+class Selection:
+    """selection: the seeded split of each method's scored test examples into a selection part
+    (`fraction`) and a report part (tdacore.evaluation.selection)."""
+
+    fraction: float = 0.5
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any] | None) -> Selection:
+        return cls(**(section or {}))
