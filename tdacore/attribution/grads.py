@@ -46,7 +46,9 @@ def per_sample_grads(
         yield rows, [g.reshape(rows.stop - rows.start, -1) for g in grads.values()]
 
 
-def gradient_matrix(model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int) -> torch.Tensor:
+def gradient_matrix(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int
+) -> torch.Tensor:
     """The per-sample gradients of every row of x as one (rows x n_params) matrix, each chunk
     written straight into it (no concatenation of chunks)."""
     params = trainable_params(model).values()
@@ -57,6 +59,10 @@ def gradient_matrix(model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_f
 
 
 @torch.no_grad()
-def batched_outputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int) -> torch.Tensor:
+def batched_outputs(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int
+) -> torch.Tensor:
     """output_fn(model(x), y) for every row, computed in chunks without gradients."""
-    return torch.cat([output_fn(model(x[s : s + chunk_size]), y[s : s + chunk_size]) for s in range(0, len(x), chunk_size)])
+    return torch.cat(
+        [output_fn(model(x[s : s + chunk_size]), y[s : s + chunk_size]) for s in range(0, len(x), chunk_size)]
+    )

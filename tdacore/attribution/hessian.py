@@ -31,7 +31,9 @@ def flatten_params(model: nn.Module) -> tuple[torch.Tensor, Callable[[torch.Tens
     return torch.cat([p.reshape(-1) for p in params.values()]), unflatten
 
 
-def damped_hvp(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: LossFn, damping: float, chunk_size: int) -> MatVec:
+def damped_hvp(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: LossFn, damping: float, chunk_size: int
+) -> MatVec:
     """V -> (H + damping I) V for V of shape n_params x r, H the Hessian of the mean of
     loss_fn over (x, y) at the model's parameters, accumulated over chunks of examples."""
     theta, unflatten = flatten_params(model)

@@ -44,7 +44,9 @@ def influence(
     return result.solution.T @ g_train_loglik.T, result
 
 
-def lowest_hessian_eigenvalue(model: nn.Module, x: torch.Tensor, y: torch.Tensor, outputs: ModelOutputs, chunk_size: int, seed: int) -> float:
+def lowest_hessian_eigenvalue(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, outputs: ModelOutputs, chunk_size: int, seed: int
+) -> float:
     """lambda_min of the Hessian of the mean training loss at `model` (Lanczos from `seed`)."""
     return smallest_eigenvalue(damped_hvp(model, x, y, outputs.loss, 0.0, chunk_size), flatten_params(model)[0], seed)
 
@@ -84,7 +86,9 @@ def score_matrix(
     (the training loss's gradient on both sides, -g of log p_y: the two signs cancel).
     """
     if gradient not in GRADIENTS or curvature not in CURVATURES:
-        raise ValueError(f"gradient must be one of {GRADIENTS} (got {gradient!r}), curvature one of {CURVATURES} (got {curvature!r})")
+        raise ValueError(
+            f"gradient must be one of {GRADIENTS} (got {gradient!r}), curvature one of {CURVATURES} (got {curvature!r})"
+        )
     side = outputs.f if gradient == "margin" else outputs.train_side
     g_test = gradient_matrix(model, x_test, y_test, outputs.f if method == "if" else side, chunk_size)
     info: dict[str, Any] = {}
@@ -108,7 +112,10 @@ def score_matrix(
     elif method in ("graddot", "gradcos"):
         left, train_fn, pair = g_test, side, grad_dot if method == "graddot" else grad_cos
     else:
-        raise ValueError(f"unknown method '{method}': score_matrix scores {', '.join(n for n, m in METHODS.items() if not m.kernels)}")
+        raise ValueError(
+            f"unknown method '{method}': score_matrix scores "
+            f"{', '.join(n for n, m in METHODS.items() if not m.kernels)}"
+        )
     scores = np.empty((len(x_test), len(x_train)), dtype=np.float32)
     for rows, blocks in per_sample_grads(model, x_train, y_train, train_fn, chunk_size):
         scores[:, rows] = pair(left, torch.cat(blocks, dim=1)).cpu().numpy()

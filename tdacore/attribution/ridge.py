@@ -28,7 +28,9 @@ class Ridge:
 
     def __post_init__(self) -> None:
         if self.absolute < 0 or self.relative < 0 or (self.absolute and self.relative):
-            raise ValueError(f"ridge = {self.absolute}, ridge_relative = {self.relative}: give one of them, >= 0 (the other 0)")
+            raise ValueError(
+                f"ridge = {self.absolute}, ridge_relative = {self.relative}: give one of them, >= 0 (the other 0)"
+            )
 
     @property
     def tag(self) -> str:
@@ -77,10 +79,13 @@ def kernels(phi_train: np.ndarray, phi_test: np.ndarray, ridges: Sequence[Ridge]
         except np.linalg.LinAlgError as err:
             raise np.linalg.LinAlgError(
                 f"Phi^T Phi + {value:g} I ({gram.shape[0]}x{gram.shape[0]}, {ridge.setting}) is not positive definite: "
-                "raise trak.ridge or trak.ridge_relative, or lower trak.projection.dim below the number of training examples"
+                "raise trak.ridge or trak.ridge_relative, or lower trak.projection.dim below the number of training "
+                "examples"
             ) from err
         left = scipy.linalg.cho_solve(factor, phi_test_t)  # (Phi^T Phi + lambda I)^{-1} phi_test^T
-        made.append(Kernel(left.T @ phi_train.T, ridge, value, mean_eigenvalue, gram_seconds + time.perf_counter() - start))
+        made.append(
+            Kernel(left.T @ phi_train.T, ridge, value, mean_eigenvalue, gram_seconds + time.perf_counter() - start)
+        )
     return made
 
 

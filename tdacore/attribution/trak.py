@@ -48,7 +48,9 @@ def featurize(
 ) -> Features:
     """TRAK features of `model` as it is (wrap it in variants.masked for a dropout pass), for the
     setting's model output f and Q (tdacore.models.outputs)."""
-    (features,), shared_seconds = featurize_shared(model, x_train, y_train, x_test, y_test, [projector], chunk_size, outputs)
+    (features,), shared_seconds = featurize_shared(
+        model, x_train, y_train, x_test, y_test, [projector], chunk_size, outputs
+    )
     return replace(features, seconds=features.seconds + shared_seconds)
 
 
@@ -79,7 +81,11 @@ def featurize_shared(
 
 
 def forward_q(
-    model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, chunk_size: int, outputs: ModelOutputs = CLASSIFICATION
+    model: nn.Module,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    chunk_size: int,
+    outputs: ModelOutputs = CLASSIFICATION,
 ) -> np.ndarray:
     """Q on the training set (Eq. 2; classification: 1 - p of the correct class), by forward
     passes without gradients: all that a masked pass of the forward-only Dropout Ensemble computes."""

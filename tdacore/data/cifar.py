@@ -30,19 +30,35 @@ def read_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     try:
         with open(path, "rb") as handle:
             batch = pickle.load(handle, encoding="bytes")  # the official files were pickled by Python 2
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, AttributeError, ImportError, IndexError) as err:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        ImportError,
+        IndexError,
+    ) as err:
         raise ValueError(f"{path}: not a CIFAR-10 batch (it does not unpickle: {err})") from None
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
         raise ValueError(f"{path}: not a CIFAR-10 batch (a pickled dict with b'data' and b'labels')")
     images, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"], dtype=np.int64)
     if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != 3072 or len(images) != len(labels):
-        raise ValueError(f"{path}: data {images.shape} {images.dtype} and {labels.shape} labels are not N x 3072 uint8 images with N labels")
+        raise ValueError(
+            f"{path}: data {images.shape} {images.dtype} and {labels.shape} labels are not N x 3072 uint8 images "
+            "with N labels"
+        )
     return images, labels
 
 
 def write_batch(path: str | os.PathLike, images: np.ndarray, labels: np.ndarray) -> None:
     """Write a batch file in the official layout (protocol 2, bytes keys), atomically."""
-    batch = {b"batch_label": Path(path).name.encode(), b"labels": [int(v) for v in labels], b"data": np.asarray(images, np.uint8)}
+    batch = {
+        b"batch_label": Path(path).name.encode(),
+        b"labels": [int(v) for v in labels],
+        b"data": np.asarray(images, np.uint8),
+    }
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         pickle.dump(batch, handle, protocol=2)
 

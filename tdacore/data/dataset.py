@@ -65,14 +65,19 @@ def _pixels(x: np.ndarray) -> np.ndarray:
 
 def _as_dataset(x_train, y_train, x_test, y_test) -> Dataset:
     n_classes = int(max(y_train.max(), y_test.max())) + 1
-    return Dataset(_pixels(x_train), np.asarray(y_train, np.int64), _pixels(x_test), np.asarray(y_test, np.int64), n_classes)
+    return Dataset(
+        _pixels(x_train), np.asarray(y_train, np.int64), _pixels(x_test), np.asarray(y_test, np.int64), n_classes
+    )
 
 
 def sequence_dataset(train_windows: np.ndarray, prompts: np.ndarray, vocab_size: int) -> Dataset:
     """Training sequences from windows of L + 1 events (inputs the first L, targets the last L)
     and test prompts of L events whose targets are unset until with_generated_events."""
     if train_windows.shape[1] != prompts.shape[1] + 1:
-        raise ValueError(f"training windows of {train_windows.shape[1]} events need prompts of {train_windows.shape[1] - 1}, got {prompts.shape[1]}")
+        raise ValueError(
+            f"training windows of {train_windows.shape[1]} events need prompts of {train_windows.shape[1] - 1}, got "
+            f"{prompts.shape[1]}"
+        )
     windows, prompts = np.asarray(train_windows, np.int64), np.asarray(prompts, np.int64)
     return Dataset(windows[:, :-1], windows[:, 1:], prompts, np.full_like(prompts, IGNORE), vocab_size, "sequence")
 
@@ -84,7 +89,10 @@ def with_test_targets(data: Dataset, targets: np.ndarray) -> Dataset:
     then part of the continuation, its first L - c + 1 events the context)."""
     n, length = data.x_test.shape
     if data.task != "sequence" or targets.ndim != 2 or len(targets) != n or not 1 <= targets.shape[1] <= length:
-        raise ValueError(f"need (n_test, c) targets with 1 <= c <= L for the {n} prompts of L = {length} of a sequence data set, got {targets.shape}")
+        raise ValueError(
+            f"need (n_test, c) targets with 1 <= c <= L for the {n} prompts of L = {length} of a sequence data set, "
+            f"got {targets.shape}"
+        )
     y_test = np.full_like(data.x_test, IGNORE)
     y_test[:, length - targets.shape[1] :] = targets
     return replace(data, y_test=y_test)
@@ -94,7 +102,9 @@ def with_generated_events(data: Dataset, events: np.ndarray) -> Dataset:
     """The data set with one generated event per test prompt as its only scored target (Appendix
     B.1: the model output is the log-probability of that event given the prompt)."""
     if data.task != "sequence" or events.shape != (len(data.x_test),):
-        raise ValueError(f"need one event per prompt of a sequence data set, got {events.shape} for {len(data.x_test)} prompts")
+        raise ValueError(
+            f"need one event per prompt of a sequence data set, got {events.shape} for {len(data.x_test)} prompts"
+        )
     return with_test_targets(data, events[:, None])
 
 
@@ -134,7 +144,13 @@ def make_dataset(
 
 
 def _official_split(
-    x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, y_te: np.ndarray, n_train: int, n_test: int, rng: np.random.Generator
+    x_tr: np.ndarray,
+    y_tr: np.ndarray,
+    x_te: np.ndarray,
+    y_te: np.ndarray,
+    n_train: int,
+    n_test: int,
+    rng: np.random.Generator,
 ) -> Dataset:
     """n_train examples drawn from a source's official training set (kept in source order) and
     n_test from its official test set (in the order drawn)."""
@@ -161,4 +177,6 @@ def write_dataset(path: str | os.PathLike, data: Dataset, attrs: dict) -> None:
 def read_dataset(path: str | os.PathLike) -> tuple[Dataset, dict]:
     """Load a Dataset written by write_dataset, with its attributes."""
     arrays, attrs = read_h5(path, ["x_train", "y_train", "x_test", "y_test"])
-    return Dataset(*(arrays[name] for name in ("x_train", "y_train", "x_test", "y_test")), attrs["n_classes"], attrs["task"]), attrs
+    return Dataset(
+        *(arrays[name] for name in ("x_train", "y_train", "x_test", "y_test")), attrs["n_classes"], attrs["task"]
+    ), attrs

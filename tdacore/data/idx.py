@@ -73,7 +73,10 @@ def idx_header(path: str | os.PathLike) -> tuple[np.dtype, tuple[int, ...]]:
     else:
         stored = path.stat().st_size
     if stored != expected:
-        raise ValueError(f"{path}: truncated or damaged: its header says shape {shape} ({expected} bytes in all) but it holds {stored}")
+        raise ValueError(
+            f"{path}: truncated or damaged: its header says shape {shape} ({expected} bytes in all) but it holds "
+            f"{stored}"
+        )
     return dtype.newbyteorder("="), shape
 
 

@@ -21,7 +21,9 @@ from tdacore.data.music_corpus import maestro_split, sample_windows, split_piece
 from tdacore.infra.seeds import derive_seed, numpy_rng
 
 
-def piece_split(source: str, raw_dir: str | os.PathLike, seed: int, test_fraction: float | None = None) -> tuple[list[Path], list[Path]]:
+def piece_split(
+    source: str, raw_dir: str | os.PathLike, seed: int, test_fraction: float | None = None
+) -> tuple[list[Path], list[Path]]:
     """(train pieces, test pieces): MAESTRO's official train and test splits, or a seeded split
     of the exported chorales by piece (`test_fraction` of them held out)."""
     if source == "maestro":
@@ -30,7 +32,9 @@ def piece_split(source: str, raw_dir: str | os.PathLike, seed: int, test_fractio
     if source == "bach_chorales":
         pieces = sorted(Path(raw_dir).glob("*.mid"))
         if not pieces:
-            raise FileNotFoundError(f"no .mid files in {raw_dir} (tdacore.data.music_corpus.export_chorales writes them)")
+            raise FileNotFoundError(
+                f"no .mid files in {raw_dir} (tdacore.data.music_corpus.export_chorales writes them)"
+            )
         return split_pieces(pieces, test_fraction, derive_seed(seed, "piece-split"))
     raise ValueError(f"data.source: '{source}' is not a music source (bach_chorales, maestro)")
 
@@ -40,7 +44,10 @@ def one_window_per_piece(streams: list[np.ndarray], n: int, length: int, seed: i
     those with at least `length` events."""
     long_enough = [s for s in streams if len(s) >= length]
     if n > len(long_enough):
-        raise ValueError(f"asked for {n} prompts of {length} events, but only {len(long_enough)} of {len(streams)} test pieces are that long")
+        raise ValueError(
+            f"asked for {n} prompts of {length} events, but only {len(long_enough)} of {len(streams)} test pieces "
+            "are that long"
+        )
     rng = numpy_rng(seed)
     pieces = rng.choice(len(long_enough), size=n, replace=False)
     starts = [rng.integers(0, len(long_enough[p]) - length + 1) for p in pieces]
@@ -48,7 +55,13 @@ def one_window_per_piece(streams: list[np.ndarray], n: int, length: int, seed: i
 
 
 def make_music_dataset(
-    source: str, raw_dir: str | os.PathLike, n_train: int, n_test: int, seq_len: int, seed: int, test_fraction: float | None = None
+    source: str,
+    raw_dir: str | os.PathLike,
+    n_train: int,
+    n_test: int,
+    seq_len: int,
+    seed: int,
+    test_fraction: float | None = None,
 ) -> tuple[Dataset, dict[str, Any]]:
     """The sequence data set and what went into it (pieces per side, events, files skipped)."""
     train_pieces, test_pieces = piece_split(source, raw_dir, seed, test_fraction)

@@ -129,9 +129,7 @@ def maestro_split(root: str | os.PathLike) -> dict[str, list[Path]]:
     return split
 
 
-def split_pieces(
-    paths: Iterable[str | os.PathLike], test_fraction: float, seed: int
-) -> tuple[list[Path], list[Path]]:
+def split_pieces(paths: Iterable[str | os.PathLike], test_fraction: float, seed: int) -> tuple[list[Path], list[Path]]:
     """Seeded split of pieces (one file each) into (train, test), both sorted.
 
     Duplicate paths count once; the result depends on the set of paths, not their order.

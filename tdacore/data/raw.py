@@ -66,8 +66,10 @@ def raw_paths(data: Mapping[str, Any]) -> list[RawPath]:
     source = data["source"]
     if source == "mnist_idx":
         folder = Path(data.get("idx_dir", "resources/mnist"))
-        return [RawPath(folder / name, "data.idx_dir", Download("fetch_mnist_file", idx.MNIST_MIRROR + name, f"md5:{md5}"))
-                for name, md5 in idx.MNIST_FILES.items()]
+        return [
+            RawPath(folder / name, "data.idx_dir", Download("fetch_mnist_file", idx.MNIST_MIRROR + name, f"md5:{md5}"))
+            for name, md5 in idx.MNIST_FILES.items()
+        ]
     if source == "cifar2":
         download = Download("fetch_cifar10", cifar.CIFAR10_URL, f"md5:{cifar.CIFAR10_MD5}")
         return [RawPath(Path(data.get("cifar_dir", cifar.DEFAULT_DIR)), "data.cifar_dir", download, folder=True)]
@@ -122,7 +124,9 @@ def check_checksums(data: Mapping[str, Any]) -> None:
             official = "checksums" not in data
             hint = (
                 "the official file's (set data.checksums to this data set's own digests, or to null, "
-                "if it is another data set in the same format)" if official else "the one data.checksums gives"
+                "if it is another data set in the same format)"
+                if official
+                else "the one data.checksums gives"
             )
             raise RawDataError(f"{path}: {algorithm.upper()} {got} is not {digest}, {hint}; the file was left as it is")
 
@@ -148,12 +152,20 @@ def _mnist_idx_sizes(folder: Path) -> Sizes:
         except ValueError as err:
             raise RawDataError(f"{err} (data.idx_dir)") from None
         if image_type != np.uint8 or len(image_shape) != 3 or image_shape[1] * image_shape[2] != pixels:
-            raise RawDataError(f"{images}: holds {image_type} images of shape {image_shape}, not N uint8 images of {pixels} pixels (data.idx_dir)")
+            raise RawDataError(
+                f"{images}: holds {image_type} images of shape {image_shape}, not N uint8 images of {pixels} pixels "
+                "(data.idx_dir)"
+            )
         if label_type != np.uint8 or len(label_shape) != 1 or label_shape[0] != image_shape[0]:
-            raise RawDataError(f"{labels}: holds {label_type} labels of shape {label_shape} for {image_shape[0]} images in {images.name}")
+            raise RawDataError(
+                f"{labels}: holds {label_type} labels of shape {label_shape} for {image_shape[0]} images in "
+                f"{images.name}"
+            )
         values = idx.read_idx(labels)
         if values.size and values.max() >= n_classes:
-            raise RawDataError(f"{labels}: label {int(values.max())} is outside the {n_classes} classes 0..{n_classes - 1}")
+            raise RawDataError(
+                f"{labels}: label {int(values.max())} is outside the {n_classes} classes 0..{n_classes - 1}"
+            )
         counts[split] = image_shape[0]
     return Sizes(train=counts["train"], test=counts["t10k"])
 
@@ -218,7 +230,8 @@ def check_sizes(data: Mapping[str, Any], sizes: Sizes) -> None:
     where = f"{paths[0].key} = {_location(paths[0])}" if paths else data["source"]
     if sizes.shared is not None and data["n_train"] + data["n_test"] > sizes.shared:
         raise RawDataError(
-            f"data.n_train + data.n_test = {data['n_train']} + {data['n_test']} exceeds the {sizes.shared} examples of {where}"
+            f"data.n_train + data.n_test = {data['n_train']} + {data['n_test']} exceeds the {sizes.shared} examples "
+            f"of {where}"
         )
     unit = "windows of data.seq_len + 1" if data["source"] == "shakespeare" else "examples"
     for key, held, side in (("n_train", sizes.train, "training"), ("n_test", sizes.test, "test")):
@@ -235,7 +248,6 @@ def check_raw_data(data: Mapping[str, Any]) -> Sizes:
     sizes = source_sizes(data)
     check_sizes(data, sizes)
     return sizes
-
 
 
 def fetch(url: str, path: str | os.PathLike, checksum: str) -> None:

@@ -36,4 +36,3 @@ def model_dims(data_cfg: dict) -> tuple[int, int]:
     if TASKS[data_cfg["source"]] == "sequence":
         return data_cfg["seq_len"], EVENT_VOCAB_SIZE
     return CLASSIFICATION_DIMS[data_cfg["source"]]
-

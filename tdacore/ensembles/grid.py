@@ -40,7 +40,10 @@ class Member:
 
     def __post_init__(self) -> None:
         if self.adapter is not None and (self.epoch is not None or self.dropout_pass or self.adapter < 1):
-            raise ValueError(f"adapter {self.adapter} of model {self.model}: adapters are numbered from 1 and are unmasked final-model members")
+            raise ValueError(
+                f"adapter {self.adapter} of model {self.model}: adapters are numbered from 1 and are unmasked "
+                "final-model members"
+            )
 
     @property
     def masked(self) -> bool:
@@ -93,7 +96,10 @@ class GridPoint:
         if self.ensemble not in ENSEMBLES:
             raise ValueError(f"unknown ensemble '{self.ensemble}' (known: {', '.join(ENSEMBLES)})")
         if (self.ensemble == "lora") != (self.n_adapters >= 1) or (self.ensemble == "lora" and self.n_passes):
-            raise ValueError(f"{self.ensemble}: L = {self.n_adapters}, D = {self.n_passes}; the lora ensemble needs L >= 1 and no D, the others no L")
+            raise ValueError(
+                f"{self.ensemble}: L = {self.n_adapters}, D = {self.n_passes}; the lora ensemble needs L >= 1 and no "
+                "D, the others no L"
+            )
         if (self.ensemble == "checkpoints") != bool(self.epochs):
             raise ValueError(f"{self.ensemble}: checkpoint epochs {self.epochs} are for the checkpoints ensemble only")
         if self.ensemble in ("dropout", *TRAK_ONLY) and self.n_passes < 1:
@@ -156,7 +162,9 @@ def parse_point(ensemble: str, name: str, checkpoints: Sequence[int] = ()) -> Gr
     n_checkpoints = int(match["C"] or 0)
     if n_checkpoints > len(checkpoints):
         raise ValueError(f"'{name}' uses {n_checkpoints} checkpoints but only {list(checkpoints)} are saved")
-    return GridPoint(ensemble, int(match["I"]), int(match["D"] or 0), _last(checkpoints, n_checkpoints), int(match["L"] or 0))
+    return GridPoint(
+        ensemble, int(match["I"]), int(match["D"] or 0), _last(checkpoints, n_checkpoints), int(match["L"] or 0)
+    )
 
 
 def _last(checkpoints: Sequence[int], n: int) -> tuple[int, ...]:
@@ -174,8 +182,15 @@ def grid(ensembles: dict[str, Any], checkpoints: Sequence[int] = ()) -> list[Gri
     section = ensembles.get("checkpoints", {})
     for c in section.get("C", []):
         if c > len(checkpoints):
-            raise ValueError(f"ensembles.checkpoints.C = {c} exceeds the {len(checkpoints)} epochs of train.checkpoints {list(checkpoints)}")
-        points += [GridPoint("checkpoints", i, d, _last(checkpoints, c)) for i in section.get("I", []) for d in section.get("D", [])]
+            raise ValueError(
+                f"ensembles.checkpoints.C = {c} exceeds the {len(checkpoints)} epochs of train.checkpoints "
+                f"{list(checkpoints)}"
+            )
+        points += [
+            GridPoint("checkpoints", i, d, _last(checkpoints, c))
+            for i in section.get("I", [])
+            for d in section.get("D", [])
+        ]
     section = ensembles.get("lora", {})
     points += [GridPoint("lora", i, n_adapters=l) for i in section.get("I", []) for l in section.get("L", [])]
     return points
@@ -198,6 +213,14 @@ def sort_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
     def key(row: Mapping[str, Any]) -> tuple:
         kind = ENSEMBLES.index(row["ensemble"]) if row["ensemble"] in ENSEMBLES else len(ENSEMBLES)
-        return (row["method"], kind, row["ensemble"], int(row.get("C", 0)), int(row.get("L", 0)), int(row["D"]), int(row["I"]))
+        return (
+            row["method"],
+            kind,
+            row["ensemble"],
+            int(row.get("C", 0)),
+            int(row.get("L", 0)),
+            int(row["D"]),
+            int(row["I"]),
+        )
 
     return sorted((dict(r) for r in rows), key=key)

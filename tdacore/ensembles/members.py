@@ -128,4 +128,14 @@ def load_trained(
     test = slice(None, test_examples)
     arrays = (data.x_train, data.y_train, data.x_test[test], data.y_test[test])
     tensors = (torch.as_tensor(a, device=device) for a in arrays)
-    return TrainedMember(member or Member(meta["index"]), model, str(model_path), file_hash(model_path), meta, data_attrs, *tensors, seed, mask_mode)
+    return TrainedMember(
+        member or Member(meta["index"]),
+        model,
+        str(model_path),
+        file_hash(model_path),
+        meta,
+        data_attrs,
+        *tensors,
+        seed,
+        mask_mode,
+    )

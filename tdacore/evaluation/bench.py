@@ -86,9 +86,18 @@ def _drain(chunks: Iterable[Any]) -> None:
         pass
 
 
-def featurize_rows(setting: Setting, kinds: Iterable[str], dims: Iterable[int], nonzeros: int, chunk_size: int, seed: int, max_bound_bytes: int) -> list[dict[str, Any]]:
+def featurize_rows(
+    setting: Setting,
+    kinds: Iterable[str],
+    dims: Iterable[int],
+    nonzeros: int,
+    chunk_size: int,
+    seed: int,
+    max_bound_bytes: int,
+) -> list[dict[str, Any]]:
     """One row per (projector, k): the pass that feeds the projector (per-sample gradients, or a
-    factorised projection's layer factors), projection and end-to-end seconds and examples per second, the matmul bound of the shape and the ratios to it, peak memory."""
+    factorised projection's layer factors), projection and end-to-end seconds and examples per
+    second, the matmul bound of the shape and the ratios to it, peak memory."""
     model, x, y, f = setting.model, setting.x, setting.y, setting.outputs.f
     device, n = x.device, len(x)
     n_params = sum(p.numel() for p in trainable_params(model).values())
@@ -98,13 +107,18 @@ def featurize_rows(setting: Setting, kinds: Iterable[str], dims: Iterable[int], 
         for kind in kinds:
             projector = make_projector(Projection(kind, k, nonzeros=nonzeros), model, x, seed, device)
             _drain(gradient_chunks(model, x[:chunk_size], y[:chunk_size], f, chunk_size, projector))  # warm-up
-            pass_seconds, pass_peak, _ = measure(lambda: _drain(gradient_chunks(model, x, y, f, chunk_size, projector)), device)
-            total, peak, (_, (project,)) = measure(lambda: project_grads_each(model, x, y, [projector], chunk_size, f), device)
+            pass_seconds, pass_peak, _ = measure(
+                lambda: _drain(gradient_chunks(model, x, y, f, chunk_size, projector)), device
+            )
+            total, peak, (_, (project,)) = measure(
+                lambda: project_grads_each(model, x, y, [projector], chunk_size, f), device
+            )
             rows.append(
                 {
                     "setting": setting.name, "n_params": n_params, "examples": n, "projector": kind, "k": k,
                     "gradient_s": pass_seconds, "project_s": project, "featurize_s": total,
-                    "gradient_ex_per_s": n / pass_seconds, "project_ex_per_s": n / project, "featurize_ex_per_s": n / total,
+                    "gradient_ex_per_s": n / pass_seconds, "project_ex_per_s": n / project,
+                    "featurize_ex_per_s": n / total,
                     "matmul_bound_s": bound, "bound_rows": bound_rows,
                     "featurize_over_bound": total / bound, "project_over_bound": project / bound,
                     "peak_mb": peak, "gradient_peak_mb": pass_peak,

@@ -23,7 +23,12 @@ from typing import Any
 
 from tdacore.ensembles.grid import label, sort_rows
 
-RELATIVE_COSTS = {"training time": "training_seconds", "serving time": "serving_seconds", "space": "space_params", "peak memory": "peak_rss_mb"}
+RELATIVE_COSTS = {
+    "training time": "training_seconds",
+    "serving time": "serving_seconds",
+    "space": "space_params",
+    "peak memory": "peak_rss_mb",
+}
 
 
 def read_benchmark(path: str | os.PathLike) -> dict[str, float]:
@@ -44,7 +49,9 @@ def read_benchmark(path: str | os.PathLike) -> dict[str, float]:
     return {"seconds": max(number(r["s"]) for r in rows), "max_rss_mb": max(number(r["max_rss"]) for r in rows)}
 
 
-def point_costs(method: str, score_attrs: Mapping[str, Any], lds: Mapping[str, Any], benchmarks: list[dict[str, float]]) -> dict[str, Any]:
+def point_costs(
+    method: str, score_attrs: Mapping[str, Any], lds: Mapping[str, Any], benchmarks: list[dict[str, float]]
+) -> dict[str, Any]:
     """One row of the cost table: a grid point's LDS (from its LDS record) beside its costs (from
     its score file's provenance, see tdacore.ensembles.provenance.point_provenance, and the benchmarks of
     its serving jobs)."""
@@ -100,6 +107,8 @@ def peak_memory_table(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]
     table: dict[tuple, dict[str, Any]] = {}
     for r in rows:
         key = (r["method"], r["ensemble"], int(r["I"]), int(r["C"]), int(r["L"]))
-        entry = table.setdefault(key, {"method": key[0], "ensemble": key[1], "I": key[2], "C": key[3], "L": key[4], **dict.fromkeys(passes)})
+        entry = table.setdefault(
+            key, {"method": key[0], "ensemble": key[1], "I": key[2], "C": key[3], "L": key[4], **dict.fromkeys(passes)}
+        )
         entry[f"D={r['D']}"] = r["peak_rss_mb"]
     return list(table.values())

@@ -27,7 +27,9 @@ def lds_per_example(scores: np.ndarray, masks: np.ndarray, outputs: np.ndarray) 
     """
     predictions = subset_predictions(scores, masks)
     if outputs.shape != (masks.shape[0], scores.shape[0]):
-        raise ValueError(f"outputs have shape {outputs.shape}, expected (subsets, test) = {(masks.shape[0], scores.shape[0])}")
+        raise ValueError(
+            f"outputs have shape {outputs.shape}, expected (subsets, test) = {(masks.shape[0], scores.shape[0])}"
+        )
     result = np.empty(scores.shape[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant inputs give NaN, counted by the caller
@@ -41,7 +43,9 @@ def summarize(per_example: np.ndarray) -> dict[str, float]:
     defined = np.isfinite(per_example)
     return {
         "lds": float(per_example[defined].mean()) if defined.any() else float("nan"),
-        "lds_sem": float(per_example[defined].std(ddof=1) / np.sqrt(defined.sum())) if defined.sum() > 1 else float("nan"),
+        "lds_sem": float(per_example[defined].std(ddof=1) / np.sqrt(defined.sum()))
+        if defined.sum() > 1
+        else float("nan"),
         "n_test": int(per_example.size),
         "n_undefined": int((~defined).sum()),
     }

@@ -73,7 +73,8 @@ def cost_model(naive_points: list[dict], two_step_points: list[dict]) -> CostMod
     naive = {cost: per_model_cost((row["I"], row[f"{cost}_seconds"]) for row in naive_points) for cost in COSTS}
     fallback = {"training": naive["training"], "serving": 0.0}
     two_step = {
-        cost: fit_unit_costs(((row["I"], row["D"], row[f"{cost}_seconds"]) for row in two_step_points), fallback[cost]) for cost in COSTS
+        cost: fit_unit_costs(((row["I"], row["D"], row[f"{cost}_seconds"]) for row in two_step_points), fallback[cost])
+        for cost in COSTS
     }
     return CostModel(naive, two_step)
 
@@ -95,7 +96,10 @@ def cheapest(
     matching = [(k, d) for k, d in candidates if two_step_error(moments, k, d) <= target]
     if not matching:
         return None
-    return min(matching, key=lambda point: (costs.of_two_step(*point)[by], costs.of_two_step(*point)[other], point[0] * point[1]))
+    return min(
+        matching,
+        key=lambda point: (costs.of_two_step(*point)[by], costs.of_two_step(*point)[other], point[0] * point[1]),
+    )
 
 
 def search_space(max_groups: int, max_variants: int) -> list[tuple[int, int]]:
@@ -103,13 +107,17 @@ def search_space(max_groups: int, max_variants: int) -> list[tuple[int, int]]:
     return list(itertools.product(range(1, max_groups + 1), range(1, max_variants + 1)))
 
 
-def plan_rows(moments: Moments, costs: CostModel, naive_points: list[dict], two_step_points: list[dict], max_variants: int) -> list[dict]:
+def plan_rows(
+    moments: Moments, costs: CostModel, naive_points: list[dict], two_step_points: list[dict], max_variants: int
+) -> list[dict]:
     """For each measured naive I and each cost: the cheapest two-step (K <= I, D <= max_variants)
     predicted to match naive I's squared error (empty if none is), its predicted costs and savings, and the same
     choice among the measured two-step points with its measured LDS against naive I's (rows need
     I, D, lds, lds_sem; D is L for LoRA). `spearman` (the same on every row): the rank correlation
     of predicted squared error and measured LDS over all measured points (negative: it ranks)."""
-    predicted = [naive_error(moments, row["I"]) for row in naive_points] + [two_step_error(moments, row["I"], row["D"]) for row in two_step_points]
+    predicted = [naive_error(moments, row["I"]) for row in naive_points] + [
+        two_step_error(moments, row["I"], row["D"]) for row in two_step_points
+    ]
     lds = [row["lds"] for row in naive_points + two_step_points]
     rho = float(spearmanr(predicted, lds).statistic) if len(lds) >= 3 else float("nan")
     measured = {(row["I"], row["D"]): row for row in two_step_points}
@@ -118,7 +126,13 @@ def plan_rows(moments: Moments, costs: CostModel, naive_points: list[dict], two_
         target = naive_error(moments, naive["I"])
         naive_costs = costs.of_naive(naive["I"])
         for by in COSTS:
-            row = {"I": naive["I"], "by": by, "naive_error": target, "naive_lds": naive["lds"], "naive_lds_sem": naive["lds_sem"]}
+            row = {
+                "I": naive["I"],
+                "by": by,
+                "naive_error": target,
+                "naive_lds": naive["lds"],
+                "naive_lds_sem": naive["lds_sem"],
+            }
             row |= {f"naive_{cost}_seconds": naive_costs[cost] for cost in COSTS}
             best = cheapest(moments, costs, target, search_space(naive["I"], max_variants), by)
             row |= _recommended("", best, moments, costs, naive_costs)
@@ -132,14 +146,20 @@ def plan_rows(moments: Moments, costs: CostModel, naive_points: list[dict], two_
     return rows
 
 
-def _recommended(prefix: str, point: tuple[int, int] | None, moments: Moments, costs: CostModel, naive_costs: dict[str, float]) -> dict:
+def _recommended(
+    prefix: str, point: tuple[int, int] | None, moments: Moments, costs: CostModel, naive_costs: dict[str, float]
+) -> dict:
     """A recommendation's columns: K, D, predicted error, costs and savings against the naive one."""
     if point is None:  # none predicted to match: empty cells
         return {f"{prefix}{name}": None for name in ("K", "D", "predicted_error")} | {
             f"{prefix}{cost}_{what}": None for cost in COSTS for what in ("seconds", "saving")
         }
     two_step_costs = costs.of_two_step(*point)
-    return {f"{prefix}K": point[0], f"{prefix}D": point[1], f"{prefix}predicted_error": two_step_error(moments, *point)} | {
+    return {
+        f"{prefix}K": point[0],
+        f"{prefix}D": point[1],
+        f"{prefix}predicted_error": two_step_error(moments, *point),
+    } | {
         f"{prefix}{cost}_{what}": value
         for cost in COSTS
         for what, value in (("seconds", two_step_costs[cost]), ("saving", 1 - two_step_costs[cost] / naive_costs[cost]))

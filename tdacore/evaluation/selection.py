@@ -47,7 +47,10 @@ def select_reading(per_example: dict[str, np.ndarray], split: Split) -> dict[str
     if len(set(lengths.values())) != 1:
         raise ValueError(f"the readings of a sweep must score the same test examples; they score {lengths}")
     parts = {
-        name: {part: summarize(np.asarray(values, dtype=float)[indices]) for part, indices in (("select", split.select), ("report", split.report))}
+        name: {
+            part: summarize(np.asarray(values, dtype=float)[indices])
+            for part, indices in (("select", split.select), ("report", split.report))
+        }
         for name, values in per_example.items()
     }
     defined = [name for name in per_example if np.isfinite(parts[name]["select"]["lds"])]

@@ -23,9 +23,17 @@ def grid_readings(
     own = {"ensembles": spec["ensembles"]} if "ensembles" in spec else {}
     spec = {key: value for key, value in spec.items() if key != "ensembles"}
     leaves = [((key,), value) for key, value in spec.items() if key != "reading" and not isinstance(value, Mapping)]
-    leaves += [((key, inner), value) for key, section in spec.items() if isinstance(section, Mapping) for inner, value in section.items()]
+    leaves += [
+        ((key, inner), value)
+        for key, section in spec.items()
+        if isinstance(section, Mapping)
+        for inner, value in section.items()
+    ]
     if len(leaves) != 1 or not isinstance(leaves[0][1], list) or len(leaves[0][1]) < 2:
-        raise ValueError(f"sweeps.{sweep}: a grid sweep names its reading and exactly one setting with a list of at least 2 values; it has {dict(spec)}")
+        raise ValueError(
+            f"sweeps.{sweep}: a grid sweep names its reading and exactly one setting with a list of at least 2 "
+            f"values; it has {dict(spec)}"
+        )
     path, values = leaves[0]
     if len(set(values)) != len(values):
         raise ValueError(f"sweeps.{sweep}: {'.'.join(path)} repeats a value: {values}")

@@ -92,7 +92,9 @@ class Layout:
             "sij": [(i, j) for i, j in itertools.permutations(range(I), 2)],
             "s_own": [(v(k, m), v(k, m)) for k in range(K) for m in range(D)],
             "s_within": [(v(k, m), v(k, n)) for k in range(K) for m, n in itertools.permutations(range(D), 2)],
-            "s_between": [(v(k, m), v(l, n)) for k, l in itertools.permutations(range(K), 2) for m in range(D) for n in range(D)],
+            "s_between": [
+                (v(k, m), v(l, n)) for k, l in itertools.permutations(range(K), 2) for m in range(D) for n in range(D)
+            ],
         }
 
 
@@ -101,7 +103,9 @@ def joint_gram(naive: np.ndarray, variants: np.ndarray, reference: np.ndarray | 
     test, train), variants (K, D, test, train), reference r (test, train) or None for r = 0.
     Returns (test, I + K D, I + K D), computed blockwise (no copy of the scores)."""
     if naive.shape[1:] != variants.shape[2:] or (reference is not None and reference.shape != naive.shape[1:]):
-        shapes = f"naive {naive.shape}, variants {variants.shape}" + ("" if reference is None else f", reference {reference.shape}")
+        shapes = f"naive {naive.shape}, variants {variants.shape}" + (
+            "" if reference is None else f", reference {reference.shape}"
+        )
         raise ValueError(f"shapes disagree: {shapes}")
     blocks = [naive, variants.reshape(-1, *naive.shape[1:])] + ([reference[None]] if reference is not None else [])
     sizes = [len(b) for b in blocks]
@@ -109,8 +113,8 @@ def joint_gram(naive: np.ndarray, variants: np.ndarray, reference: np.ndarray | 
     gram = np.empty((naive.shape[1], edges[-1], edges[-1]))
     for (x, a), (y, b) in itertools.combinations_with_replacement(enumerate(blocks), 2):
         part = np.einsum("atj,btj->tab", a, b, optimize=True) / naive.shape[-1]
-        gram[:, edges[x]:edges[x + 1], edges[y]:edges[y + 1]] = part
-        gram[:, edges[y]:edges[y + 1], edges[x]:edges[x + 1]] = part.transpose(0, 2, 1)
+        gram[:, edges[x] : edges[x + 1], edges[y] : edges[y + 1]] = part
+        gram[:, edges[y] : edges[y + 1], edges[x] : edges[x + 1]] = part.transpose(0, 2, 1)
     if reference is None:
         return gram
     return centre(gram, np.eye(edges[-1])[-1])[:, :-1, :-1]
@@ -135,7 +139,9 @@ def about(gram: np.ndarray, a: list[int], b: list[int], refs: list[int] | None) 
     if len(refs) < 2:
         return np.full(len(gram), np.nan)
     r = len(refs)
-    pair_mean = (gram[:, refs][:, :, refs].sum((-2, -1)) - np.trace(gram[:, refs][:, :, refs], axis1=-2, axis2=-1)) / (r * (r - 1))
+    pair_mean = (gram[:, refs][:, :, refs].sum((-2, -1)) - np.trace(gram[:, refs][:, :, refs], axis1=-2, axis2=-1)) / (
+        r * (r - 1)
+    )
     return value - _block_mean(gram, a, refs) - _block_mean(gram, refs, b) + pair_mean
 
 
@@ -150,7 +156,9 @@ def moments_per_test(gram: np.ndarray, layout: Layout, reference: str) -> dict[s
     if reference not in REFERENCES:
         raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
     if layout.n_models < 2 or layout.n_variants < 2:
-        raise ValueError(f"the moments need I >= 2 models and D >= 2 variants, got I = {layout.n_models}, D = {layout.n_variants}")
+        raise ValueError(
+            f"the moments need I >= 2 models and D >= 2 variants, got I = {layout.n_models}, D = {layout.n_variants}"
+        )
     moments = {}
     for name, pairs in layout.pairs().items():
         if reference == "leave_out" and name == "sij":
@@ -202,7 +210,14 @@ def case2_delta(m: Moments, n_models: int, n_variants: int):
 
 
 def resampled_errors(
-    gram: np.ndarray, layout: Layout, reference: str, n_models: int, n_groups: int, n_variants: int, draws: int, seed: int
+    gram: np.ndarray,
+    layout: Layout,
+    reference: str,
+    n_models: int,
+    n_groups: int,
+    n_variants: int,
+    draws: int,
+    seed: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Measured squared errors per test example (per training example, averaged over `draws`
     random subsets) of naive I (I of the available models) and two-step (K, D) (K of the base
@@ -213,14 +228,22 @@ def resampled_errors(
     for _ in range(draws):
         models = [int(i) for i in rng.choice(layout.n_models, n_models, replace=False)]
         groups = rng.choice(layout.n_groups, n_groups, replace=False)
-        variants = [layout.variant(k, m) for k in groups for m in rng.choice(layout.n_variants, n_variants, replace=False)]
+        variants = [
+            layout.variant(k, m) for k in groups for m in rng.choice(layout.n_variants, n_variants, replace=False)
+        ]
         naive_err += _about_reference(gram, layout, reference, models, models)
         two_step_err += _about_reference(gram, layout, reference, variants, variants)
     return naive_err / draws, two_step_err / draws
 
 
 def lemma_rows(
-    gram: np.ndarray, layout: Layout, reference: str, sizes: list[int], points: list[tuple[int, int]], draws: int, seed: int
+    gram: np.ndarray,
+    layout: Layout,
+    reference: str,
+    sizes: list[int],
+    points: list[tuple[int, int]],
+    draws: int,
+    seed: int,
 ) -> tuple[Moments, Moments, list[dict]]:
     """The moments, their standard errors, and one row per (naive I in `sizes`, two-step (K, D) in
     `points`) that the available members allow: predicted and measured (over `draws` random
@@ -233,7 +256,9 @@ def lemma_rows(
         for n_groups, n_variants in points:
             if n_models > layout.n_models or n_groups > layout.n_groups or n_variants > layout.n_variants:
                 continue
-            measured_naive, measured_two_step = resampled_errors(gram, layout, reference, n_models, n_groups, n_variants, draws, seed)
+            measured_naive, measured_two_step = resampled_errors(
+                gram, layout, reference, n_models, n_groups, n_variants, draws, seed
+            )
             case, case_delta = "", np.full(len(gram), np.nan)
             if n_groups == n_models:
                 case, case_delta = "K = I (Eq. 3)", case1_delta(per_test, n_models, n_variants)
@@ -255,4 +280,3 @@ def lemma_rows(
                     row[f"{name}_sem"] = sem_value
             rows.append(row)
     return moments, sem, rows
-

@@ -45,12 +45,18 @@ def claim_slot(names: list[str], lock_dir: Path, poll_seconds: float = 1.0, log:
             _held.append(handle)
             return index
         if log and not waited:
-            log.info("all %d GPUs (%s) are held by other jobs; waiting for one (lower --resources gpu=N to avoid this)", len(names), ", ".join(names))
+            log.info(
+                "all %d GPUs (%s) are held by other jobs; waiting for one (lower --resources gpu=N to avoid this)",
+                len(names),
+                ", ".join(names),
+            )
         waited = True
         time.sleep(poll_seconds)
 
 
-def choose_device(spec: str, n_visible: int, env: Mapping[str, str], lock_dir: Path | None = None, log: logging.Logger | None = None) -> str:
+def choose_device(
+    spec: str, n_visible: int, env: Mapping[str, str], lock_dir: Path | None = None, log: logging.Logger | None = None
+) -> str:
     """The device a job runs on, from the config's `device`: `cpu` and `cuda:N` as given; `auto`
     and `cuda` take a GPU that no concurrent job holds (the CPU for `auto` without a GPU)."""
     if spec not in ("auto", "cuda"):

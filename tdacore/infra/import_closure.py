@@ -72,7 +72,9 @@ def imported_names(path: Path, package: str) -> tuple[str, ...]:
         if node.level:
             anchor = package.split(".") if package else []
             if node.level - 1 > len(anchor) or not anchor:
-                raise ImportError(f"{path}: relative import beyond its package ('{'.' * node.level}{node.module or ''}')")
+                raise ImportError(
+                    f"{path}: relative import beyond its package ('{'.' * node.level}{node.module or ''}')"
+                )
             base = ".".join(anchor[: len(anchor) - (node.level - 1)] + ([node.module] if node.module else []))
         else:
             base = node.module or ""

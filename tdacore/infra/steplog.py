@@ -20,10 +20,14 @@ def start_log(log_path: str | None = None) -> logging.Logger:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         handlers.append(logging.FileHandler(log_path, mode="w"))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True
+    )
     logger = logging.getLogger("tdacore")
     sys.excepthook = lambda kind, value, tb: logger.error("failed", exc_info=(kind, value, tb))
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     slurm_job = os.environ.get("SLURM_JOB_ID")
-    logger.info("running on %s%s (pid %d)", socket.gethostname(), f", SLURM job {slurm_job}" if slurm_job else "", os.getpid())
+    logger.info(
+        "running on %s%s (pid %d)", socket.gethostname(), f", SLURM job {slurm_job}" if slurm_job else "", os.getpid()
+    )
     return logger

@@ -84,7 +84,11 @@ def _decode_attr(value: Any) -> Any:
 def job_stamp() -> dict[str, str]:
     """Which job made a file: the tdacore version, the host and, under SLURM, the job id ("" when
     run locally), stamped into every file's provenance."""
-    return {"tdacore_version": __version__, "made_on": socket.gethostname(), "slurm_job_id": os.environ.get("SLURM_JOB_ID", "")}
+    return {
+        "tdacore_version": __version__,
+        "made_on": socket.gethostname(),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""),
+    }
 
 
 def write_h5(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any]) -> None:

@@ -87,7 +87,9 @@ def masked(model: nn.Module, masks: Masks | None) -> Iterator[nn.Module]:
         unknown = set(masks) - set(sites)
         if unknown:
             raise KeyError(f"masks name dropout sites the model lacks: {sorted(unknown)}")
-        handles = [sites[name].register_forward_hook(lambda m, i, o, mask=mask: o * mask) for name, mask in masks.items()]
+        handles = [
+            sites[name].register_forward_hook(lambda m, i, o, mask=mask: o * mask) for name, mask in masks.items()
+        ]
     try:
         yield model
     finally:

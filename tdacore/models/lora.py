@@ -51,7 +51,11 @@ def attach_adapter(model: nn.Module, spec: dict[str, Any], seed: int) -> peft.Pe
     if spec["bias"] not in BIASES:
         raise ValueError(f"lora.bias: '{spec['bias']}' is not one of {BIASES}")
     config = peft.LoraConfig(
-        r=spec["rank"], lora_alpha=spec["alpha"], target_modules=list(spec["target_modules"]), lora_dropout=0.0, bias=spec["bias"]
+        r=spec["rank"],
+        lora_alpha=spec["alpha"],
+        target_modules=list(spec["target_modules"]),
+        lora_dropout=0.0,
+        bias=spec["bias"],
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -83,7 +87,13 @@ def train_adapter(
     adapter_seed = derive_seed(seed, "adapter-model", model_index, adapter)
     model = attach_adapter(base, spec, adapter_seed).to(device)
     stats = fit(
-        model, data.x_train[subset], data.y_train[subset], outputs_for(data.task).loss, optimiser, seed=adapter_seed, device=device
+        model,
+        data.x_train[subset],
+        data.y_train[subset],
+        outputs_for(data.task).loss,
+        optimiser,
+        seed=adapter_seed,
+        device=device,
     )
     meta = {
         **{key: base_meta[key] for key in ("model", "in_dim", "n_classes", "train_hash")},
@@ -113,7 +123,9 @@ def save_adapter(path: str | os.PathLike, model: peft.PeftModel, meta: dict[str,
     save_model(path, model, meta, trainable_state(model))
 
 
-def load_model_or_adapter(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+def load_model_or_adapter(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict[str, Any]]:
     """A model file (models.save_model) or an adapter file: then its base model, checked against
     the hash the adapter recorded, with the adapter attached. In eval mode, on `device`."""
     saved = torch.load(path, map_location="cpu", weights_only=False)
@@ -122,11 +134,16 @@ def load_model_or_adapter(path: str | os.PathLike, device: str | torch.device = 
         return load_model(path, device)
     base_path = meta["base_model_file"]
     if file_hash(base_path) != meta["base_model_hash"]:
-        raise ProvenanceError(f"{path} adapts {base_path} with hash {meta['base_model_hash']}, but that file has changed")
+        raise ProvenanceError(
+            f"{path} adapts {base_path} with hash {meta['base_model_hash']}, but that file has changed"
+        )
     base, _ = load_model(base_path, "cpu")
     model = attach_adapter(base, meta["lora"], seed=0)
     state, expected = saved["state_dict"], set(trainable_state(model))
     if expected != set(state):
-        raise ValueError(f"{path}: adapter parameters differ from lora {meta['lora']}: missing {sorted(expected - set(state))}, unexpected {sorted(set(state) - expected)}")
+        raise ValueError(
+            f"{path}: adapter parameters differ from lora {meta['lora']}: missing {sorted(expected - set(state))}, "
+            f"unexpected {sorted(set(state) - expected)}"
+        )
     model.load_state_dict(state, strict=False)
     return model.to(device).eval(), meta

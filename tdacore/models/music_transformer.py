@@ -144,4 +144,6 @@ class MusicTransformer(nn.Module):
 def build(spec: dict[str, Any], in_dim: int, n_classes: int) -> MusicTransformer:
     """The config's `model` entry as a Music Transformer over sequences of up to in_dim events of
     a vocabulary of n_classes (tdacore.models.registry)."""
-    return MusicTransformer(n_classes, in_dim, spec["layers"], spec["heads"], spec["d_model"], spec["d_ff"], float(spec["dropout"]))
+    return MusicTransformer(
+        n_classes, in_dim, spec["layers"], spec["heads"], spec["d_model"], spec["d_ff"], float(spec["dropout"])
+    )

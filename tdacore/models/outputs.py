@@ -71,7 +71,9 @@ def sequence_one_minus_p(logits: torch.Tensor, targets: torch.Tensor) -> torch.T
 
 def sequence_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The seq2seq training loss (Appendix B.1): mean cross-entropy over all scored events."""
-    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
+    return torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE
+    )
 
 
 @dataclass(frozen=True)

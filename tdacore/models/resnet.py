@@ -55,7 +55,10 @@ class ResNet9(nn.Module):
             raise ValueError(f"model.widths: ResNet-9 has a stem and three stages, i.e. 4 widths, got {list(widths)}")
         self.stem = nn.Sequential(*_conv_bn(IMAGE_SHAPE[0], widths[0], 3, 1), nn.ReLU(), nn.Dropout(dropout))
         self.stages = nn.Sequential(
-            *(BasicBlock(c_in, c_out, stride, dropout) for c_in, c_out, stride in zip(widths[:-1], widths[1:], (1, 2, 2)))
+            *(
+                BasicBlock(c_in, c_out, stride, dropout)
+                for c_in, c_out, stride in zip(widths[:-1], widths[1:], (1, 2, 2))
+            )
         )
         self.linear = nn.Linear(widths[-1], n_classes)
 

@@ -121,7 +121,9 @@ def _ridge(name: str, entry: Mapping[str, Any], trak: Mapping[str, Any]) -> Ridg
         raise ValueError(f"{f'per_method.{name}' if pair is entry else 'trak'}: {err}") from None
 
 
-def _expand_sweeps(config: Mapping[str, Any], methods: list[str], per_method: dict[str, dict]) -> dict[str, tuple[list[str], dict[str, str]]]:
+def _expand_sweeps(
+    config: Mapping[str, Any], methods: list[str], per_method: dict[str, dict]
+) -> dict[str, tuple[list[str], dict[str, str]]]:
     """Each sweep's readings and the setting each names; a grid sweep's new readings are added to
     `methods` and `per_method` (named <base>_<key><value>)."""
     sweeps = {}
@@ -165,7 +167,8 @@ def _check_entries(config: Mapping[str, Any], methods: list[str], per_method: di
         trak_tests = per_method.get("trak", {}).get("test_examples", config["data"]["n_test"])
         if algorithm[name].kernels and entry.get("test_examples") not in (None, trak_tests):
             raise ValueError(
-                f"per_method.{name}.test_examples: a TRAK reading scores trak's test examples (it shares trak's features)"
+                f"per_method.{name}.test_examples: a TRAK reading scores trak's test examples (it shares trak's "
+                "features)"
             )
         foreign = set(entry) & (ALL_CHOICES - algorithm[name].choices)
         if foreign:
@@ -175,12 +178,15 @@ def _check_entries(config: Mapping[str, Any], methods: list[str], per_method: di
             raise ValueError(f"per_method.{name}: '{name}' is not in methods {methods}")
         if entry.get("test_examples", 0) > config["data"]["n_test"]:
             raise ValueError(
-                f"per_method.{name}.test_examples = {entry['test_examples']} exceeds data.n_test = {config['data']['n_test']}"
+                f"per_method.{name}.test_examples = {entry['test_examples']} exceeds data.n_test = "
+                f"{config['data']['n_test']}"
             )
     return algorithm
 
 
-def _grid(name: str, method: Method, entry: Mapping[str, Any], config: Mapping[str, Any], checkpoints: tuple[int, ...]) -> tuple[GridPoint, ...]:
+def _grid(
+    name: str, method: Method, entry: Mapping[str, Any], config: Mapping[str, Any], checkpoints: tuple[int, ...]
+) -> tuple[GridPoint, ...]:
     """A reading's grid: per_method.<name>.ensembles where given, else `ensembles`."""
     ensembles = entry.get("ensembles", config["ensembles"])
     where = f"per_method.{name}.ensembles" if "ensembles" in entry else "ensembles"
@@ -198,7 +204,14 @@ def _grid(name: str, method: Method, entry: Mapping[str, Any], config: Mapping[s
     return points
 
 
-def _reading(name: str, method: Method, entry: Mapping[str, Any], config: Mapping[str, Any], points: tuple[GridPoint, ...], trak_entry: Mapping[str, Any]) -> Reading:
+def _reading(
+    name: str,
+    method: Method,
+    entry: Mapping[str, Any],
+    config: Mapping[str, Any],
+    points: tuple[GridPoint, ...],
+    trak_entry: Mapping[str, Any],
+) -> Reading:
     """A reading with its choices resolved against the shared settings."""
     if method.name == "if":
         choices = {**config["influence"], **entry.get("influence", {}), "curvature": entry.get("curvature", "hessian")}
@@ -278,7 +291,8 @@ def plan_from_config(config: Mapping[str, Any]) -> Plan:
             raise ValueError("ensembles.lora needs the lora section (rank, alpha, target_modules, ...)")
         if lora.base_epoch not in optimiser.checkpoints:
             raise ValueError(
-                f"lora.base_epoch = {lora.base_epoch} is not one of train.checkpoints {list(optimiser.checkpoints)}: add it there"
+                f"lora.base_epoch = {lora.base_epoch} is not one of train.checkpoints {list(optimiser.checkpoints)}: "
+                "add it there"
             )
     adapted_early = set(lora_models) if lora and lora_models and lora.base_epoch != optimiser.checkpoints[-1] else set()
     projection = Projection.from_config(config["trak"]["projection"])

@@ -23,7 +23,9 @@ class Model:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> Model:
-        return cls(section["name"], section["dropout"], {k: v for k, v in section.items() if k not in ("name", "dropout")})
+        return cls(
+            section["name"], section["dropout"], {k: v for k, v in section.items() if k not in ("name", "dropout")}
+        )
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -56,8 +58,14 @@ class Optimiser:
             )
         betas = tuple(section["betas"]) if "betas" in section else None
         return cls(
-            section["epochs"], section["lr"], section["batch_size"], section["base_fraction"], checkpoints,
-            section.get("optimizer", "sgd"), section.get("momentum"), betas,  # type: ignore[arg-type]
+            section["epochs"],
+            section["lr"],
+            section["batch_size"],
+            section["base_fraction"],
+            checkpoints,
+            section.get("optimizer", "sgd"),
+            section.get("momentum"),
+            betas,  # type: ignore[arg-type]
         )
 
 

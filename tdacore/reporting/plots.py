@@ -70,7 +70,9 @@ def _lines(ax, part: pd.DataFrame, x: str, palette: dict[str, tuple], annotate: 
         ax.errorbar(line[x], line["lds"], yerr=line["lds_sem"], marker="o", color=palette[name], label=name, capsize=3)
         if annotate is not None:
             for row in line.itertuples():
-                ax.annotate(annotate(row), (getattr(row, x), row.lds), textcoords="offset points", xytext=(4, -10), fontsize=7)
+                ax.annotate(
+                    annotate(row), (getattr(row, x), row.lds), textcoords="offset points", xytext=(4, -10), fontsize=7
+                )
     ax.set_ylabel("LDS")
     ax.legend(title=None, fontsize=7)
 
@@ -109,15 +111,33 @@ def selected_lds_vs_models(rows: list[dict], out: str | os.PathLike, title: str)
         ax.plot([], [], ls="--", color="grey", label=f"{part['reference'].iloc[0]} (dashed)")
         ax.legend(title=None, fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0))
         chosen = part["setting"].iloc[0].split("=")[0]
-        ax.set_title(f"{ax.get_title()}\n{chosen} chosen per point on {part['n_select'].iloc[0]} others (labels)", fontsize=9)
+        ax.set_title(
+            f"{ax.get_title()}\n{chosen} chosen per point on {part['n_select'].iloc[0]} others (labels)", fontsize=9
+        )
 
-    _panel_per_method(frame, palette, "I", "independently trained models I", out, title,
-                      annotate=lambda row: row.setting.split("=")[-1], extra=reference, width=7.5)
+    _panel_per_method(
+        frame,
+        palette,
+        "I",
+        "independently trained models I",
+        out,
+        title,
+        annotate=lambda row: row.setting.split("=")[-1],
+        extra=reference,
+        width=7.5,
+    )
 
 
 def _panel_per_method(
-    frame: pd.DataFrame, palette: dict[str, tuple], x: str, xlabel: str, out: str | os.PathLike, title: str,
-    annotate: Callable | None = None, extra: Callable | None = None, width: float = 4.4,
+    frame: pd.DataFrame,
+    palette: dict[str, tuple],
+    x: str,
+    xlabel: str,
+    out: str | os.PathLike,
+    title: str,
+    annotate: Callable | None = None,
+    extra: Callable | None = None,
+    width: float = 4.4,
 ) -> None:
     """One panel per method, `width` inches each, of LDS against the integer column x
     (extra(ax, part) adds to a finished panel)."""
@@ -135,7 +155,11 @@ def _panel_per_method(
     _save(fig, out, title)
 
 
-COSTS = {"training_seconds": "training time (s, measured)", "serving_seconds": "serving time (s, measured)", "space_params": "space (parameters)"}
+COSTS = {
+    "training_seconds": "training time (s, measured)",
+    "serving_seconds": "serving time (s, measured)",
+    "space_params": "space (parameters)",
+}
 
 
 def lds_vs_cost(rows: list[dict], out: str | os.PathLike, title: str) -> None:
@@ -206,7 +230,14 @@ def lemma(rows: list[dict], out: str | os.PathLike, title: str) -> None:
             label = REFERENCE_NAMES.get(reference, reference)
             ax.scatter(mine["delta"], mine["delta_measured"], color=colour, label=f"Eq. 12, {label}", zorder=3)
             cases = mine[mine["case"].notna() & (mine["case"] != "")]
-            ax.scatter(cases["case_delta"], cases["delta_measured"], color=colour, marker="x", label=f"Eq. 3 / 4, {label}", zorder=3)
+            ax.scatter(
+                cases["case_delta"],
+                cases["delta_measured"],
+                color=colour,
+                marker="x",
+                label=f"Eq. 3 / 4, {label}",
+                zorder=3,
+            )
         values = pd.concat([part["delta"], part["delta_measured"], part["case_delta"].dropna()])
         ax.plot([values.min(), values.max()], [values.min(), values.max()], color="grey", linewidth=1)
         ax.axhline(0, color="black", linewidth=0.5)

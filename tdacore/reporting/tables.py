@@ -15,7 +15,20 @@ import pandas as pd
 from tdacore.ensembles.grid import sort_rows
 from tdacore.infra.store import atomic_path
 
-LDS_COLUMNS = ["method", "ensemble", "I", "D", "C", "L", "members", "lds", "lds_sem", "n_test", "n_undefined", "serving_seconds"]
+LDS_COLUMNS = [
+    "method",
+    "ensemble",
+    "I",
+    "D",
+    "C",
+    "L",
+    "members",
+    "lds",
+    "lds_sem",
+    "n_test",
+    "n_undefined",
+    "serving_seconds",
+]
 
 
 def write_tsv(rows: Iterable[Mapping[str, Any]], out: str | os.PathLike, columns: list[str] | None = None) -> None:
@@ -33,14 +46,22 @@ def write_tsv(rows: Iterable[Mapping[str, Any]], out: str | os.PathLike, columns
         writer.writerows({k: cell(v) for k, v in row.items() if k in columns} for row in rows)
 
 
-def write_html(rows: Iterable[Mapping[str, Any]], out: str | os.PathLike, title: str, columns: list[str] | None = None) -> None:
+def write_html(
+    rows: Iterable[Mapping[str, Any]], out: str | os.PathLike, title: str, columns: list[str] | None = None
+) -> None:
     """The same rows as a small self-contained HTML table (for `snakemake --report`, which shows
     HTML but not TSV), atomically; floats to 4 significant digits, missing cells blank."""
     frame = pd.DataFrame(list(rows), columns=columns)
     body = frame.to_html(index=False, na_rep="", float_format=lambda x: f"{x:.4g}", border=0)
-    style = "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}td,th{padding:2px 8px;text-align:right}tr:nth-child(even){background:#f2f2f2}"
+    style = (
+        "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}"
+        "td,th{padding:2px 8px;text-align:right}tr:nth-child(even){background:#f2f2f2}"
+    )
     with atomic_path(out) as tmp:
-        Path(tmp).write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>{style}</style></head><body>{body}</body></html>")
+        Path(tmp).write_text(
+            "<!DOCTYPE html><html><head><meta "
+            f"charset='utf-8'><title>{title}</title><style>{style}</style></head><body>{body}</body></html>"
+        )
 
 
 def read_tsv(path: str | os.PathLike) -> list[dict[str, Any]]:
@@ -60,7 +81,9 @@ def read_tsv(path: str | os.PathLike) -> list[dict[str, Any]]:
         return [{k: parse(v) for k, v in row.items()} for row in csv.DictReader(handle, delimiter="\t")]
 
 
-def write_lds_table(json_paths: Iterable[str | os.PathLike], out: str | os.PathLike, html: str | os.PathLike) -> list[dict]:
+def write_lds_table(
+    json_paths: Iterable[str | os.PathLike], out: str | os.PathLike, html: str | os.PathLike
+) -> list[dict]:
     """Collect per-grid-point LDS records into a TSV (and its HTML rendering), sorted by method,
     ensemble, C, L, D, I."""
     rows = []

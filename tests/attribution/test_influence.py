@@ -32,7 +32,14 @@ def _fit(x, y, init: nn.Linear | None = None) -> nn.Linear:
     model = nn.Linear(DIM, CLASSES).double()
     if init is not None:
         model.load_state_dict(init.state_dict())
-    optimizer = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=500, tolerance_grad=1e-12, tolerance_change=1e-14, line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS(
+        model.parameters(),
+        lr=1,
+        max_iter=500,
+        tolerance_grad=1e-12,
+        tolerance_change=1e-14,
+        line_search_fn="strong_wolfe",
+    )
 
     def closure():
         optimizer.zero_grad()
@@ -68,9 +75,15 @@ def test_cg_if_equals_explicit_inverse(fitted):
     scores, result = _if_scores(model, x_train, y_train, x_test, y_test)
     assert result.converged and result.relative_residual.max() <= 1e-10
     theta, unflatten = flatten_params(model)
-    hessian = torch.func.hessian(lambda flat: mean_ce(torch.func.functional_call(model, unflatten(flat), (x_train,)), y_train))(theta)
+    hessian = torch.func.hessian(
+        lambda flat: mean_ce(torch.func.functional_call(model, unflatten(flat), (x_train,)), y_train)
+    )(theta)
     explicit = np.linalg.inv(hessian.numpy() + L2 * np.eye(len(theta)))
-    expected = _grads(model, x_test, y_test, margin).numpy() @ explicit @ _grads(model, x_train, y_train, log_likelihood).numpy().T
+    expected = (
+        _grads(model, x_test, y_test, margin).numpy()
+        @ explicit
+        @ _grads(model, x_train, y_train, log_likelihood).numpy().T
+    )
     np.testing.assert_allclose(scores.numpy(), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
 
@@ -97,7 +110,9 @@ def test_score_matrix_streams_the_same_scores(fitted):
     cos, _ = score_matrix("gradcos", model, x_train, y_train, x_test, y_test, chunk_size=7)
     np.testing.assert_allclose(dot, grad_dot(g_test, g_train).numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(cos, grad_cos(g_test, g_train).numpy(), rtol=1e-5, atol=1e-6)
-    scores, info = score_matrix("if", model, x_train, y_train, x_test, y_test, chunk_size=7, damping=L2, rtol=1e-8, max_iter=200)
+    scores, info = score_matrix(
+        "if", model, x_train, y_train, x_test, y_test, chunk_size=7, damping=L2, rtol=1e-8, max_iter=200
+    )
     expected, _ = _if_scores(model, x_train, y_train, x_test, y_test)
     np.testing.assert_allclose(scores, expected.numpy(), rtol=1e-4, atol=1e-4 * np.abs(expected.numpy()).max())
     assert info["cg_converged"] and max(info["cg_relative_residual"]) <= 1e-8
@@ -144,7 +159,9 @@ def _untrained_mlp():
     model = nn.Sequential(nn.Linear(DIM, 5), nn.Tanh(), nn.Linear(5, CLASSES)).double().eval()
     x_train, y_train, x_test, y_test = _data()
     theta, unflatten = flatten_params(model)
-    hessian = torch.func.hessian(lambda flat: mean_ce(torch.func.functional_call(model, unflatten(flat), (x_train,)), y_train))(theta)
+    hessian = torch.func.hessian(
+        lambda flat: mean_ce(torch.func.functional_call(model, unflatten(flat), (x_train,)), y_train)
+    )(theta)
     return model, x_train, y_train, x_test, y_test, hessian.numpy()
 
 
@@ -163,15 +180,30 @@ def test_if_with_curvature_shift_solves_the_shifted_system():
     model, x_train, y_train, x_test, y_test, hessian = _untrained_mlp()
     damping = 1e-3
     with pytest.raises(NotPositiveDefiniteError):
-        score_matrix("if", model, x_train, y_train, x_test, y_test, chunk_size=17, damping=damping, rtol=1e-10, max_iter=500)
+        score_matrix(
+            "if", model, x_train, y_train, x_test, y_test, chunk_size=17, damping=damping, rtol=1e-10, max_iter=500
+        )
     scores, info = score_matrix(
-        "if", model, x_train, y_train, x_test, y_test, chunk_size=17, damping=damping, shift_negative_curvature=True,
-        rtol=1e-10, max_iter=500,
+        "if",
+        model,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        chunk_size=17,
+        damping=damping,
+        shift_negative_curvature=True,
+        rtol=1e-10,
+        max_iter=500,
     )
     lowest = np.linalg.eigvalsh(hessian)[0]
     assert info["hessian_min_eigenvalue"] == pytest.approx(lowest, rel=1e-3)
     total = damping - info["hessian_min_eigenvalue"]
     assert info["damping_total"] == pytest.approx(total)
     explicit = np.linalg.inv(hessian + total * np.eye(len(hessian)))
-    expected = _grads(model, x_test, y_test, margin).numpy() @ explicit @ _grads(model, x_train, y_train, log_likelihood).numpy().T
+    expected = (
+        _grads(model, x_test, y_test, margin).numpy()
+        @ explicit
+        @ _grads(model, x_train, y_train, log_likelihood).numpy().T
+    )
     np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())

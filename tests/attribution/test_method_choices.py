@@ -49,7 +49,9 @@ def _explicit_gauss_newton(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -
     theta, unflatten = flatten_params(model)
     total = torch.zeros(len(theta), len(theta), dtype=theta.dtype)
     for xi in x:
-        jac = torch.autograd.functional.jacobian(lambda flat: torch.func.functional_call(model, unflatten(flat), (xi[None],))[0], theta)
+        jac = torch.autograd.functional.jacobian(
+            lambda flat: torch.func.functional_call(model, unflatten(flat), (xi[None],))[0], theta
+        )
         p = torch.softmax(torch.func.functional_call(model, unflatten(theta), (xi[None],))[0], -1).detach()
         total += jac.T @ (torch.diag(p) - torch.outer(p, p)) @ jac
     return total / len(x)
@@ -65,10 +67,21 @@ def test_gauss_newton_products_equal_the_explicit_matrix_and_cg_if_matches_its_i
     torch.testing.assert_close(matvec(vectors), (explicit + 0.05 * torch.eye(n, dtype=torch.float64)) @ vectors)
     # IF with it: no shift needed (shift_negative_curvature is ignored), and CG matches the inverse
     scores, info = score_matrix(
-        "if", model, x_train, y_train, x_test, y_test, chunk_size=8, damping=0.05, shift_negative_curvature=True,
-        curvature="gauss_newton", rtol=1e-10, max_iter=500,
+        "if",
+        model,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        chunk_size=8,
+        damping=0.05,
+        shift_negative_curvature=True,
+        curvature="gauss_newton",
+        rtol=1e-10,
+        max_iter=500,
     )
     assert info["damping_total"] == 0.05 and "hessian_min_eigenvalue" not in info
+
     def grads(x, y, fn):
         return torch.cat([torch.cat(b, 1) for _, b in per_sample_grads(model, x, y, fn, chunk_size=8)])
 
@@ -84,12 +97,16 @@ def test_a_variant_needs_its_own_shift_the_unmasked_models_is_not_enough():
     common = dict(chunk_size=8, rtol=1e-6, max_iter=300, seed=3)
     lowest = lowest_hessian_eigenvalue(model, x_train, y_train, CLASSIFICATION, chunk_size=8, seed=3)
     with masked(model, sample_masks(model, x_train, seed=5)) as variant:
-        _, own = score_matrix("if", variant, x_train, y_train, x_test, y_test, damping=0.01, shift_negative_curvature=True, **common)
+        _, own = score_matrix(
+            "if", variant, x_train, y_train, x_test, y_test, damping=0.01, shift_negative_curvature=True, **common
+        )
         assert own["hessian_min_eigenvalue"] < lowest < 0
         with pytest.raises(NotPositiveDefiniteError):
             score_matrix("if", variant, x_train, y_train, x_test, y_test, damping=0.01 - lowest, **common)
         # one damping above every member's -lambda_min serves them all
-        _, uniform = score_matrix("if", variant, x_train, y_train, x_test, y_test, damping=0.01 - own["hessian_min_eigenvalue"], **common)
+        _, uniform = score_matrix(
+            "if", variant, x_train, y_train, x_test, y_test, damping=0.01 - own["hessian_min_eigenvalue"], **common
+        )
     assert uniform["cg_converged"]
 
 
@@ -99,7 +116,9 @@ def test_per_example_masks_differ_between_identical_examples_and_repeat_with_the
 
     def grads(seed: int) -> torch.Tensor:
         with fresh_masks(model, seed) as variant:
-            return torch.cat([torch.cat(b, 1) for _, b in per_sample_grads(variant, twins, labels, margin, chunk_size=2)])
+            return torch.cat(
+                [torch.cat(b, 1) for _, b in per_sample_grads(variant, twins, labels, margin, chunk_size=2)]
+            )
 
     first = grads(7)
     assert not torch.allclose(first[0], first[1])  # one batch, two identical inputs, two masks
@@ -125,5 +144,7 @@ def test_if_under_per_example_masks_takes_the_unmasked_curvature():
     lowest = lowest_hessian_eigenvalue(model, x_train, y_train, CLASSIFICATION, chunk_size=8, seed=3)
     with fresh_masks(model, 11) as variant:
         _, info = score_matrix("if", variant, x_train, y_train, x_test, y_test, **common)
-        assert all(site.training for site in variant.modules() if isinstance(site, nn.Dropout))  # restored after the solve
+        assert all(
+            site.training for site in variant.modules() if isinstance(site, nn.Dropout)
+        )  # restored after the solve
     assert info["hessian_min_eigenvalue"] == pytest.approx(lowest, rel=1e-6) and info["cg_converged"]

@@ -140,9 +140,14 @@ def test_factorised_unbiased_over_seeds_with_the_kronecker_variance():
     out_fn = lambda logits, labels: (logits * torch.linspace(-1, 1, 30)).sum(-1) + 0.3 * (logits**2).sum(-1)  # noqa: E731
     g = torch.cat(next(per_sample_grads(model, x, y, out_fn, 2))[1], dim=1)
     k = 64
-    values = np.array([float(np.prod(project_grads(model, x, y, _factorised(model, x, k, s), 2, out_fn).numpy(), axis=0).sum()) for s in range(400)])
+    values = np.array(
+        [
+            float(np.prod(project_grads(model, x, y, _factorised(model, x, k, s), 2, out_fn).numpy(), axis=0).sum())
+            for s in range(400)
+        ]
+    )
     k_out, k_in = split_dim(k)
-    (_, (chunk)), = list(linear_factors(model, x, y, out_fn, 2, _factorised(model, x, k, 0).sites))
+    ((_, (chunk)),) = list(linear_factors(model, x, y, out_fn, 2, _factorised(model, x, k, 0).sites))
     a, delta = chunk.factors["0"][0]
     a, delta = a[:, 0].double(), delta[:, 0].double()
     xd, yd = float(delta[0] @ delta[1]), float(a[0] @ a[1])
@@ -162,7 +167,7 @@ def test_factorised_refuses_per_example_masks_with_rest_parameters_and_wrong_wid
     with pytest.raises(ValueError, match="per-example dropout masks"):
         project_grads(model, x, y, projector, 4, margin)
     model.eval()
-    (_, chunk), = list(linear_factors(model, x, y, margin, 4, projector.sites))
+    ((_, chunk),) = list(linear_factors(model, x, y, margin, 4, projector.sites))
     chunk.factors["inner.0"][0] = (torch.randn(4, 4, 5), chunk.factors["inner.0"][0][1])
     with pytest.raises(ValueError, match="inner.0 .6 -> 5. got inputs of width 5"):
         projector(chunk)
@@ -183,7 +188,10 @@ def test_same_seed_same_features_any_split_and_wrong_width_refused():
         with pytest.raises(ValueError, match=f"built for {n_params} parameters got gradients of width 999"):
             a([grads[:, 1:]])
     # Dense P kept in memory or redrawn block by block: the same P.
-    kept, redrawn = GaussianProjector(n_params, k, 3, CPU, block_rows=128), GaussianProjector(n_params, k, 3, CPU, block_rows=128, cache_bytes=0)
+    kept, redrawn = (
+        GaussianProjector(n_params, k, 3, CPU, block_rows=128),
+        GaussianProjector(n_params, k, 3, CPU, block_rows=128, cache_bytes=0),
+    )
     assert kept.fits and not redrawn.fits
     torch.testing.assert_close(kept(split), redrawn([grads]), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(kept(split), redrawn(split), rtol=1e-5, atol=1e-5)

@@ -25,7 +25,9 @@ def test_without_a_ridge_the_kernel_is_eq2_as_written():
     (made,) = kernels(phi_train, phi_test, [Ridge()])
     expected = phi_test @ np.linalg.inv(phi_train.T @ phi_train) @ phi_train.T
     np.testing.assert_allclose(made.kernel, expected, rtol=1e-8, atol=1e-10 * np.abs(expected).max())
-    np.testing.assert_allclose(made.kernel, _by_eigendecomposition(phi_train, phi_test, 0.0), rtol=1e-7, atol=1e-9 * np.abs(expected).max())
+    np.testing.assert_allclose(
+        made.kernel, _by_eigendecomposition(phi_train, phi_test, 0.0), rtol=1e-7, atol=1e-9 * np.abs(expected).max()
+    )
     assert made.value == 0.0 and made.ridge.tag == "ridge0"
     np.testing.assert_array_equal(kernel(phi_train, phi_test, 0.0), made.kernel)
 
@@ -45,7 +47,9 @@ def test_a_relative_ridge_is_a_multiple_of_the_mean_eigenvalue():
     assert relative.mean_eigenvalue == pytest.approx(mean_eigenvalue, rel=1e-12)
     assert relative.value == pytest.approx(0.3 * mean_eigenvalue, rel=1e-12)
     np.testing.assert_allclose(relative.kernel, absolute.kernel, rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(relative.kernel, _by_eigendecomposition(phi_train, phi_test, 0.3 * mean_eigenvalue), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        relative.kernel, _by_eigendecomposition(phi_train, phi_test, 0.3 * mean_eigenvalue), rtol=1e-8, atol=1e-12
+    )
 
 
 def test_a_relative_ridge_follows_the_gradient_scale_and_an_absolute_one_does_not():

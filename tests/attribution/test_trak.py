@@ -141,7 +141,10 @@ def _numpy_q_under_masks(model, x: np.ndarray, y: np.ndarray, masks: dict) -> np
     state = {k: v.double().numpy() for k, v in model.state_dict().items()}
     h = x
     for layer, site in ((0, "net.2"), (3, "net.5")):
-        h = np.maximum(h @ state[f"net.{layer}.weight"].T + state[f"net.{layer}.bias"], 0.0) * masks[site].double().numpy()
+        h = (
+            np.maximum(h @ state[f"net.{layer}.weight"].T + state[f"net.{layer}.bias"], 0.0)
+            * masks[site].double().numpy()
+        )
     z = h @ state["net.6.weight"].T + state["net.6.bias"]
     p = np.exp(z - z.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
@@ -168,8 +171,14 @@ def test_forward_only_ensemble_is_unmasked_kernels_times_mean_masked_q():
             expected_q.append(_numpy_q_under_masks(model, x_train.astype(np.float64), y_train, masks))
     np.testing.assert_allclose(np.array(qs), np.array(expected_q), rtol=1e-4, atol=1e-6)
     scores = trak_scores(kernels, qs)
-    np.testing.assert_allclose(scores, (kernels[0] + kernels[1]) / 2 * np.mean(expected_q, axis=0)[None, :], rtol=1e-4, atol=1e-7)
-    assert not np.allclose(np.mean(expected_q, axis=0), featurize(models[0].eval(), *tensors, projector=projector, chunk_size=8).q_train, atol=1e-3)
+    np.testing.assert_allclose(
+        scores, (kernels[0] + kernels[1]) / 2 * np.mean(expected_q, axis=0)[None, :], rtol=1e-4, atol=1e-7
+    )
+    assert not np.allclose(
+        np.mean(expected_q, axis=0),
+        featurize(models[0].eval(), *tensors, projector=projector, chunk_size=8).q_train,
+        atol=1e-3,
+    )
 
 
 @contextmanager
@@ -203,7 +212,11 @@ def test_forward_only_masked_pass_computes_no_gradient(monkeypatch):
     model = build_model({"name": "mlp", "hidden": [8, 5], "dropout": 0.3}, 6, 3, seed=1)
     x, y = torch.randn(20, 6, generator=torch.Generator().manual_seed(0)), torch.arange(20) % 3
     projector = GaussianProjector(n_parameters(model), 4, seed=0, device=torch.device("cpu"))
-    with monkeypatch.context() as patch, _no_gradients_allowed(patch, model), masked(model, sample_masks(model, x, seed=1)) as variant:
+    with (
+        monkeypatch.context() as patch,
+        _no_gradients_allowed(patch, model),
+        masked(model, sample_masks(model, x, seed=1)) as variant,
+    ):
         q = forward_q(variant, x, y, chunk_size=7)
         # The same instrumentation catches a full pass, which does take gradients.
         with pytest.raises(AssertionError, match="gradient"):
@@ -217,7 +230,9 @@ def test_shared_gradients_under_several_projections_equal_separate_featurization
     data, model = _data(6), _linear(6)
     n_params = DIM * CLASSES + CLASSES
     projectors = [GaussianProjector(n_params, 5, seed=s, device=torch.device("cpu"), block_rows=7) for s in (1, 2, 3)]
-    shared, shared_seconds = featurize_shared(model, *(torch.as_tensor(a) for a in data), projectors=projectors, chunk_size=16)
+    shared, shared_seconds = featurize_shared(
+        model, *(torch.as_tensor(a) for a in data), projectors=projectors, chunk_size=16
+    )
     for projector, features in zip(projectors, shared):
         alone = _features(model, data, projector)
         np.testing.assert_allclose(features.phi_train, alone.phi_train, rtol=1e-12)

@@ -31,7 +31,12 @@ def test_batches_are_written_in_the_official_layout(tmp_path: Path):
 
 def cats_and_dogs(batches: dict, names: tuple[str, ...]) -> tuple[np.ndarray, list[int]]:
     """The images labelled cat or dog, batch after batch, and 0 for a cat, 1 for a dog."""
-    kept = [(batches[name][0][i], int(label == DOG)) for name in names for i, label in enumerate(batches[name][1]) if label in (CAT, DOG)]
+    kept = [
+        (batches[name][0][i], int(label == DOG))
+        for name in names
+        for i, label in enumerate(batches[name][1])
+        if label in (CAT, DOG)
+    ]
     return np.array([image for image, _ in kept]), [label for _, label in kept]
 
 
@@ -55,7 +60,10 @@ def test_cifar2_draw_is_seeded_and_scaled(tmp_path: Path):
     assert a.train_hash() != c.train_hash()
     assert a.x_train.dtype == np.float32 and a.x_train.shape == (20, 3072) and a.n_classes == 2
     # every drawn example is a distinct source example, pixels / 255, with its own label
-    for drawn, labels, source, source_labels in ((a.x_train, a.y_train, x_train, y_train), (a.x_test, a.y_test, x_test, y_test)):
+    for drawn, labels, source, source_labels in (
+        (a.x_train, a.y_train, x_train, y_train),
+        (a.x_test, a.y_test, x_test, y_test),
+    ):
         rows = [int(np.flatnonzero((source == np.round(row * 255)).all(axis=1))[0]) for row in drawn]
         assert len(set(rows)) == len(rows)
         np.testing.assert_array_equal(labels, source_labels[rows])
@@ -70,5 +78,3 @@ def test_a_missing_batch_names_the_file_and_the_fetch_rule(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="CIFAR-10 batch file.*missing") as error:
         make_dataset("cifar2", 10, 5, seed=0, cifar_dir=tmp_path)
     assert str(tmp_path / "data_batch_3") in str(error.value) and "data_batch_2" not in str(error.value)
-
-

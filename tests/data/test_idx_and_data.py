@@ -78,8 +78,12 @@ def test_fetch_keeps_only_verified_files(tmp_path: Path):
     assert target.read_bytes() == b"not mnist"
     # MAESTRO's archive is checked by SHA-256 (rule fetch_maestro)
     with pytest.raises(ValueError, match="SHA256"):
-        raw_data.fetch(source.as_uri(), tmp_path / "maestro.zip", "sha256:" + hashlib.md5(source.read_bytes()).hexdigest())
-    raw_data.fetch(source.as_uri(), tmp_path / "maestro.zip", "sha256:" + hashlib.sha256(source.read_bytes()).hexdigest())
+        raw_data.fetch(
+            source.as_uri(), tmp_path / "maestro.zip", "sha256:" + hashlib.md5(source.read_bytes()).hexdigest()
+        )
+    raw_data.fetch(
+        source.as_uri(), tmp_path / "maestro.zip", "sha256:" + hashlib.sha256(source.read_bytes()).hexdigest()
+    )
 
 
 def test_mnist_idx_dataset_is_a_seeded_sample(idx_dir: Path):

@@ -168,7 +168,13 @@ def test_zero_length_notes_last_one_step():
     kept, counts = midi.quantise_notes([Note(60, 64, 1.001, 1.003), Note(61, 64, 2.0, 1.5)])
     assert counts["zero_length"] == 2
     assert kept == [Note(60, 62, 1.0, 1.01), Note(61, 62, 2.0, 2.01)]
-    assert midi.notes_to_events([Note(60, 64, 1.001, 1.003)]).tolist() == [SHIFT(100), VEL(15), ON(60), SHIFT(1), OFF(60)]
+    assert midi.notes_to_events([Note(60, 64, 1.001, 1.003)]).tolist() == [
+        SHIFT(100),
+        VEL(15),
+        ON(60),
+        SHIFT(1),
+        OFF(60),
+    ]
 
 
 def test_decoding_is_tolerant():
@@ -263,10 +269,10 @@ MAESTRO_HEADER = "canonical_composer,canonical_title,split,year,midi_filename,au
 
 def test_maestro_split(tmp_path):
     rows = [
-        'Alban Berg,Sonata Op. 1,train,2018,2018/a.midi,2018/a.wav,698.66\n',
+        "Alban Berg,Sonata Op. 1,train,2018,2018/a.midi,2018/a.wav,698.66\n",
         '"Bach, J.S.","Prelude and Fugue in A Minor, WTC I",validation,2009,2009/b.mid,2009/b.wav,12.5\n',
-        'Chopin,Ballade,test,2004,2004/c.midi,2004/c.wav,400\n',
-        'Chopin,Etude,train,2006,2006/d.midi,2006/d.wav,100\n',
+        "Chopin,Ballade,test,2004,2004/c.midi,2004/c.wav,400\n",
+        "Chopin,Etude,train,2006,2006/d.midi,2006/d.wav,100\n",
     ]
     (tmp_path / "maestro-v2.0.0.csv").write_text(MAESTRO_HEADER + "".join(rows), encoding="utf-8")
     split = maestro_split(tmp_path)

@@ -26,8 +26,13 @@ def test_windows_prompts_and_the_split_by_piece(tmp_path: Path):
     streams = {f"p{k:02d}.mid": _piece(tmp_path / f"p{k:02d}.mid", 20 + 10 * k, 30) for k in range(10)}
     (tmp_path / "broken.mid").write_bytes(b"not a MIDI file")
     with pytest.warns(UserWarning, match="broken.mid"):
-        data, info = make_music_dataset("bach_chorales", tmp_path, n_train=40, n_test=2, seq_len=8, seed=0, test_fraction=0.2)
-    assert info["skipped_files"] == [str(tmp_path / "broken.mid")] and (info["train_pieces"], info["test_pieces"]) == (8, 2)
+        data, info = make_music_dataset(
+            "bach_chorales", tmp_path, n_train=40, n_test=2, seq_len=8, seed=0, test_fraction=0.2
+        )
+    assert info["skipped_files"] == [str(tmp_path / "broken.mid")] and (info["train_pieces"], info["test_pieces"]) == (
+        8,
+        2,
+    )
     assert data.task == "sequence" and data.n_classes == 388
     assert data.x_train.shape == (40, 8) and data.x_test.shape == (2, 8) and (data.y_test == IGNORE).all()
     np.testing.assert_array_equal(data.x_train[:, 1:], data.y_train[:, :-1])  # y_t is the event after x_t

@@ -61,5 +61,3 @@ def test_missing_or_mis_sized_text_is_an_error_naming_it(tmp_path: Path, shakesp
         make_text_dataset(missing, 10, 2, 8, 9, 0.1, seed=0)
     with pytest.raises(ValueError, match="asked for 5000 windows"):
         make_text_dataset(missing, 5000, 2, 8, 2, 0.1, seed=0)
-
-

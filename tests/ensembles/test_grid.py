@@ -23,14 +23,23 @@ ENSEMBLES = {
 def test_members_of_each_kind():
     points = {(p.ensemble, p.name): p for p in grid(ENSEMBLES, CHECKPOINTS)}
     assert set(points) == {
-        ("naive", "I1"), ("naive", "I3"), ("dropout", "I2-D3"), ("forward_only", "I2-D3"), ("forward_only_shared", "I2-D3"),
+        ("naive", "I1"),
+        ("naive", "I3"),
+        ("dropout", "I2-D3"),
+        ("forward_only", "I2-D3"),
+        ("forward_only_shared", "I2-D3"),
         ("projection_only", "I1-D2"),
-        ("checkpoints", "I1-C1"), ("checkpoints", "I1-C1-D2"), ("checkpoints", "I1-C3"), ("checkpoints", "I1-C3-D2"),
+        ("checkpoints", "I1-C1"),
+        ("checkpoints", "I1-C1-D2"),
+        ("checkpoints", "I1-C3"),
+        ("checkpoints", "I1-C3-D2"),
         ("lora", "I2-L2"),
     }
     # LoRA: adapters 1..L of each model, unmasked (Section 3.4).
     lora = points["lora", "I2-L2"].members()
-    assert [m.stem for m in lora] == ["0-lora1/d0", "0-lora2/d0", "1-lora1/d0", "1-lora2/d0"] and not any(m.masked for m in lora)
+    assert [m.stem for m in lora] == ["0-lora1/d0", "0-lora2/d0", "1-lora1/d0", "1-lora2/d0"] and not any(
+        m.masked for m in lora
+    )
     assert [m.stem for m in points["naive", "I3"].members()] == ["0/d0", "1/d0", "2/d0"]
     assert [m.stem for m in points["dropout", "I2-D3"].members()] == ["0/d1", "0/d2", "0/d3", "1/d1", "1/d2", "1/d3"]
     # Forward-only: kernels of the unmasked models, Q of the same masked passes the Dropout Ensemble uses.
@@ -48,7 +57,12 @@ def test_members_of_each_kind():
     assert [m.stem for m in points["checkpoints", "I1-C1"].members()] == ["0/d0"]
     assert [m.stem for m in points["checkpoints", "I1-C3"].members()] == ["0-epoch60/d0", "0-epoch80/d0", "0/d0"]
     assert [m.stem for m in points["checkpoints", "I1-C3-D2"].members()] == [
-        "0-epoch60/d1", "0-epoch60/d2", "0-epoch80/d1", "0-epoch80/d2", "0/d1", "0/d2"
+        "0-epoch60/d1",
+        "0-epoch60/d2",
+        "0-epoch80/d1",
+        "0-epoch80/d2",
+        "0/d1",
+        "0/d2",
     ]
     # One checkpoint with D passes is the Dropout Ensemble of that model (Table 2's first column = Table 1's).
     assert points["checkpoints", "I1-C1-D2"].members() == GridPoint("dropout", 1, 2).members()
@@ -60,8 +74,16 @@ def test_names_round_trip_and_bad_names_are_named():
         for member in point.members() + point.q_members():
             tag, variant = member.stem.split("/")
             assert parse_member(tag, variant) == member
-    for ensemble, name in [("naive", "I1-D2"), ("dropout", "I2"), ("checkpoints", "I1-D2"), ("forward_only", "I1-C2-D2"),
-                           ("lora", "I1"), ("lora", "I1-L2-D3"), ("naive", "I1-L2"), ("checkpoints", "I1-C1-L2")]:
+    for ensemble, name in [
+        ("naive", "I1-D2"),
+        ("dropout", "I2"),
+        ("checkpoints", "I1-D2"),
+        ("forward_only", "I1-C2-D2"),
+        ("lora", "I1"),
+        ("lora", "I1-L2-D3"),
+        ("naive", "I1-L2"),
+        ("checkpoints", "I1-C1-L2"),
+    ]:
         with pytest.raises(ValueError, match=name):
             parse_point(ensemble, name, CHECKPOINTS)
     with pytest.raises(ValueError, match="only \\[20, 40\\] are saved"):
@@ -82,9 +104,17 @@ def test_names_round_trip_and_bad_names_are_named():
 
 def _attrs(stem: str, run: str, seconds: float, train_seconds: float, params: int, model_hash: str) -> dict:
     return {
-        "member": stem, "mask_seed": -1, "model_hash": model_hash, "model_params": params, "training_run": run,
-        "model_train_seconds": train_seconds, "seconds": seconds, "model_output": "margin",
-        "train_hash": "t", "test_hash": "s", "test_examples": 5,
+        "member": stem,
+        "mask_seed": -1,
+        "model_hash": model_hash,
+        "model_params": params,
+        "training_run": run,
+        "model_train_seconds": train_seconds,
+        "seconds": seconds,
+        "model_output": "margin",
+        "train_hash": "t",
+        "test_hash": "s",
+        "test_examples": 5,
     }
 
 
@@ -95,16 +125,27 @@ def test_provenance_counts_each_training_run_and_model_file_once():
     assert record["training_seconds"] == 21.0 and record["space_params"] == 200
     assert record["serving_seconds"] == 0.5 + 4 * 1.5 and record["training_runs"] == ["base-0", "base-1"]
     # Three checkpoints of one run: the run once (up to its latest checkpoint), every checkpoint's parameters.
-    ckpts = [_attrs(stem, "base-0", 2.0, t, 100, f"h{t}") for stem, t in [("0-epoch60/d0", 6.0), ("0-epoch80/d0", 8.0), ("0/d0", 10.0)]]
+    ckpts = [
+        _attrs(stem, "base-0", 2.0, t, 100, f"h{t}")
+        for stem, t in [("0-epoch60/d0", 6.0), ("0-epoch80/d0", 8.0), ("0/d0", 10.0)]
+    ]
     record = point_provenance(GridPoint("checkpoints", 1, 0, (60, 80, 100)), ckpts, aggregate_seconds=0.0)
     assert record["training_seconds"] == 10.0 and record["space_params"] == 300 and record["C"] == 3
     # Features projected several ways from gradients computed once: the shared time counts once.
-    passes = [_attrs(f"0/p{d}", "base-0", 0.5, 10.0, 100, "h0") | {"shared_job": "0/p1-p3", "shared_seconds": 4.0} for d in (1, 2)]
+    passes = [
+        _attrs(f"0/p{d}", "base-0", 0.5, 10.0, 100, "h0") | {"shared_job": "0/p1-p3", "shared_seconds": 4.0}
+        for d in (1, 2)
+    ]
     record = point_provenance(GridPoint("projection_only", 1, 2), passes, aggregate_seconds=0.25)
     assert record["serving_seconds"] == 0.25 + 2 * 0.5 + 4.0
     # LoRA (I = 1, L = 3): the base model's training run (up to its checkpoint) and parameters once,
     # plus each adapter's own fine-tuning and parameters.
-    base = {"base_model_hash": "h0", "base_model_params": 1000, "base_training_run": "base-0", "base_model_train_seconds": 5.0}
+    base = {
+        "base_model_hash": "h0",
+        "base_model_params": 1000,
+        "base_training_run": "base-0",
+        "base_model_train_seconds": 5.0,
+    }
     adapters = [_attrs(f"0-lora{l}/d0", f"adapter-0-{l}", 0.5, 2.0, 40, f"a{l}") | base for l in (1, 2, 3)]
     record = point_provenance(GridPoint("lora", 1, n_adapters=3), adapters, aggregate_seconds=0.0)
     assert record["training_seconds"] == 5.0 + 3 * 2.0 and record["space_params"] == 1000 + 3 * 40 and record["L"] == 3

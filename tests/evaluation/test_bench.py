@@ -19,7 +19,9 @@ def _setting() -> Setting:
 
 def test_rows_per_projector_and_k_with_consistent_ratios():
     rows = featurize_rows(_setting(), ["gaussian", "sjlt", "factorised"], [4, 16], 2, 16, 0, 1 << 30)
-    assert [(r["projector"], r["k"]) for r in rows] == [(p, k) for k in (4, 16) for p in ("gaussian", "sjlt", "factorised")]
+    assert [(r["projector"], r["k"]) for r in rows] == [
+        (p, k) for k in (4, 16) for p in ("gaussian", "sjlt", "factorised")
+    ]
     for r in rows:
         assert r["n_params"] == 12 * 8 + 8 + 8 * 3 + 3 and r["examples"] == 40 and r["bound_rows"] == 40
         assert r["featurize_over_bound"] == pytest.approx(r["featurize_s"] / r["matmul_bound_s"])

@@ -19,8 +19,18 @@ def _benchmark(path: Path, seconds: float, rss: str) -> Path:
 
 
 def _row(method, ensemble, I, D, *, training, serving, space, rss, C=0):
-    return {"method": method, "ensemble": ensemble, "I": I, "D": D, "C": C, "L": 0, "training_seconds": training,
-            "serving_seconds": serving, "space_params": space, "peak_rss_mb": rss}
+    return {
+        "method": method,
+        "ensemble": ensemble,
+        "I": I,
+        "D": D,
+        "C": C,
+        "L": 0,
+        "training_seconds": training,
+        "serving_seconds": serving,
+        "space_params": space,
+        "peak_rss_mb": rss,
+    }
 
 
 def test_benchmark_files_are_read_and_unsampled_memory_is_nan(tmp_path: Path):
@@ -32,14 +42,33 @@ def test_benchmark_files_are_read_and_unsampled_memory_is_nan(tmp_path: Path):
 
 
 def test_point_costs_take_the_recorded_costs_and_the_largest_job():
-    attrs = {"ensemble": "dropout", "I": 2, "D": 3, "C": 0, "L": 0, "members": ["0/d1"] * 6, "training_runs": ["base-0", "base-1"],
-             "training_seconds": 20.0, "serving_seconds": 30.0, "space_params": 218772}
-    benchmarks = [{"seconds": 10.0, "max_rss_mb": 800.0}, {"seconds": 11.0, "max_rss_mb": math.nan}, {"seconds": 3.0, "max_rss_mb": 300.0}]
+    attrs = {
+        "ensemble": "dropout",
+        "I": 2,
+        "D": 3,
+        "C": 0,
+        "L": 0,
+        "members": ["0/d1"] * 6,
+        "training_runs": ["base-0", "base-1"],
+        "training_seconds": 20.0,
+        "serving_seconds": 30.0,
+        "space_params": 218772,
+    }
+    benchmarks = [
+        {"seconds": 10.0, "max_rss_mb": 800.0},
+        {"seconds": 11.0, "max_rss_mb": math.nan},
+        {"seconds": 3.0, "max_rss_mb": 300.0},
+    ]
     row = point_costs("trak", attrs, {"lds": 0.3, "lds_sem": 0.01, "n_test": 500}, benchmarks)
     assert row["peak_rss_mb"] == 800.0 and row["serving_job_seconds"] == 24.0 and row["serving_jobs"] == 3
     assert row["members"] == 6 and row["training_runs"] == 2 and row["space_params"] == 218772 and row["lds"] == 0.3
     assert "gpu_peak_mb" not in row  # measured on a GPU only
-    assert point_costs("trak", attrs | {"gpu_peak_bytes": 3 * 2**20}, {"lds": 0.3, "lds_sem": 0.01, "n_test": 500}, benchmarks)["gpu_peak_mb"] == 3.0
+    assert (
+        point_costs(
+            "trak", attrs | {"gpu_peak_bytes": 3 * 2**20}, {"lds": 0.3, "lds_sem": 0.01, "n_test": 500}, benchmarks
+        )["gpu_peak_mb"]
+        == 3.0
+    )
 
 
 def test_relative_costs_are_table_7(tmp_path: Path):
@@ -50,7 +79,9 @@ def test_relative_costs_are_table_7(tmp_path: Path):
         _row("graddot", "naive", 1, 0, training=10.0, serving=8.0, space=100, rss=500.0),
     ]
     table = {(r["method"], r["cost"]): r for r in relative_costs(rows)}
-    assert table["trak", "training time"]["naive I=3"] == 3.1 and table["trak", "training time"]["dropout I=1 D=10"] == 1.0
+    assert (
+        table["trak", "training time"]["naive I=3"] == 3.1 and table["trak", "training time"]["dropout I=1 D=10"] == 1.0
+    )
     assert table["trak", "serving time"]["dropout I=1 D=10"] == 10.0 and table["trak", "space"]["naive I=3"] == 3.0
     assert table["graddot", "serving time"]["naive I=3"] is None
     write_tsv(relative_costs(rows), tmp_path / "r.tsv")

@@ -21,12 +21,17 @@ from tdacore.evaluation.theory import Moments, naive_error
 # D = 28 (K = 1), D = 4 (K = 2), D = 2 (K = 3) on: 1.21 + 0.29 D <= K D / 3.
 MOMENTS = Moments(s11=1.0, sij=0.0, s_own=1.5, s_within=0.29, s_between=0.0)
 # Dropout-like costs: training 10 s per base model, serving 1 s per member (pass).
-COSTS = CostModel({"training": 10.0, "serving": 1.0}, {"training": UnitCosts(10.0, 0.0), "serving": UnitCosts(0.0, 1.0)})
+COSTS = CostModel(
+    {"training": 10.0, "serving": 1.0}, {"training": UnitCosts(10.0, 0.0), "serving": UnitCosts(0.0, 1.0)}
+)
 
 
 def test_the_cheapest_matching_ensemble_is_the_one_worked_out_by_hand():
     target = naive_error(MOMENTS, 3)
-    assert cheapest(MOMENTS, COSTS, target, search_space(3, 50), "serving") == (3, 2)  # 6 s against 8 s (2, 4) and 28 s (1, 28)
+    assert cheapest(MOMENTS, COSTS, target, search_space(3, 50), "serving") == (
+        3,
+        2,
+    )  # 6 s against 8 s (2, 4) and 28 s (1, 28)
     assert cheapest(MOMENTS, COSTS, target, search_space(3, 50), "training") == (1, 28)  # one base model; fewest passes
     assert cheapest(MOMENTS, COSTS, target, search_space(3, 20), "training") == (2, 4)  # D <= 20: two base models
     assert cheapest(MOMENTS, COSTS, target, search_space(2, 3), "training") is None
@@ -41,16 +46,22 @@ def test_unit_costs_are_fitted_from_measured_points():
 
 
 def test_plan_rows_recommend_validate_and_rank():
-    naive = [{"I": i, "D": 0, "lds": lds, "lds_sem": 0.01, "training_seconds": 10.0 * i, "serving_seconds": 1.0 * i}
-             for i, lds in [(1, 0.10), (3, 0.20), (5, 0.25)]]
-    two_step = [{"I": k, "D": d, "lds": lds, "lds_sem": 0.01, "training_seconds": 10.0 * k, "serving_seconds": 1.0 * k * d}
-                for k, d, lds in [(1, 10, 0.18), (3, 2, 0.195), (3, 10, 0.30)]]
+    naive = [
+        {"I": i, "D": 0, "lds": lds, "lds_sem": 0.01, "training_seconds": 10.0 * i, "serving_seconds": 1.0 * i}
+        for i, lds in [(1, 0.10), (3, 0.20), (5, 0.25)]
+    ]
+    two_step = [
+        {"I": k, "D": d, "lds": lds, "lds_sem": 0.01, "training_seconds": 10.0 * k, "serving_seconds": 1.0 * k * d}
+        for k, d, lds in [(1, 10, 0.18), (3, 2, 0.195), (3, 10, 0.30)]
+    ]
     costs = cost_model(naive, two_step)
     assert costs.naive == {"training": pytest.approx(10.0), "serving": pytest.approx(1.0)}
     assert costs.two_step["serving"] == UnitCosts(pytest.approx(0.0, abs=1e-9), pytest.approx(1.0))
     rows = {(r["I"], r["by"]): r for r in plan_rows(MOMENTS, costs, naive, two_step, max_variants=50)}
     three = rows[3, "serving"]
-    assert (three["K"], three["D"], three["serving_seconds"]) == (3, 2, pytest.approx(6.0)) and three["serving_saving"] == pytest.approx(-1.0)
+    assert (three["K"], three["D"], three["serving_seconds"]) == (3, 2, pytest.approx(6.0)) and three[
+        "serving_saving"
+    ] == pytest.approx(-1.0)
     # among the measured points (K <= 3) (3, 2) matches (predicted 0.298 <= 1/3); LDS 0.195 >= 0.20 - 0.01
     assert (three["grid_K"], three["grid_D"], three["grid_lds"], three["within_one_se"]) == (3, 2, 0.195, "True")
     # naive I = 1: K = 1 needs (1.5 + 0.29 (D - 1)) / D <= 1, D >= 2; measured: (1, 10)

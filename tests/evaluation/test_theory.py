@@ -64,7 +64,9 @@ D_SHIFT = 0.4
 ABOUT_MU = Moments(s11=SA, sij=0.0, s_own=D_SHIFT + SA + SV, s_within=D_SHIFT + SA, s_between=D_SHIFT)
 
 
-def _draw_from_bases(rng: np.random.Generator, n_models: int, n_groups: int, n_variants: int, n_test: int, n_train: int):
+def _draw_from_bases(
+    rng: np.random.Generator, n_models: int, n_groups: int, n_variants: int, n_test: int, n_train: int
+):
     mu = rng.normal(size=(n_test, n_train))
     naive = mu + np.sqrt(SA) * rng.normal(size=(n_models, n_test, n_train))
     shift = _scaled(rng, (n_test, n_train), D_SHIFT)
@@ -82,7 +84,10 @@ def test_leave_out_recovers_the_moments_about_the_mean_which_the_all_model_refer
     biased, _ = summarise(moments_per_test(joint_gram(naive, variants, naive.mean(0)), layout, "all"))
     assert biased.sij == pytest.approx(-SA / 6, rel=0.15) and biased.s11 == pytest.approx(SA * 5 / 6, rel=0.05)
     # and ignoring that variants share their base model would bias the within-group moment
-    assert summarise(moments_per_test(joint_gram(naive, variants), _NoBases(6, 4, 3), "leave_out"))[0].s_within < ABOUT_MU.s_within - 0.1
+    assert (
+        summarise(moments_per_test(joint_gram(naive, variants), _NoBases(6, 4, 3), "leave_out"))[0].s_within
+        < ABOUT_MU.s_within - 0.1
+    )
 
 
 class _NoBases(Layout):
@@ -103,11 +108,22 @@ def test_moments_are_the_pairwise_means_written_out():
     for t in range(2):
         e, v = naive[:, t] - reference[t], variants[:, :, t] - reference[t]
         assert fixed["s11"][t] == pytest.approx(np.mean([dot(e[i], e[i]) for i in range(5)]))
-        assert fixed["sij"][t] == pytest.approx(np.mean([dot(e[i], e[j]) for i in range(5) for j in range(5) if i != j]))
+        assert fixed["sij"][t] == pytest.approx(
+            np.mean([dot(e[i], e[j]) for i in range(5) for j in range(5) if i != j])
+        )
         assert fixed["s_own"][t] == pytest.approx(np.mean([dot(v[k, m], v[k, m]) for k in range(3) for m in range(2)]))
         assert fixed["s_within"][t] == pytest.approx(np.mean([dot(v[k, 0], v[k, 1]) for k in range(3)]))
         assert fixed["s_between"][t] == pytest.approx(
-            np.mean([dot(v[k, m], v[l, n]) for k in range(3) for l in range(3) if k != l for m in range(2) for n in range(2)])
+            np.mean(
+                [
+                    dot(v[k, m], v[l, n])
+                    for k in range(3)
+                    for l in range(3)
+                    if k != l
+                    for m in range(2)
+                    for n in range(2)
+                ]
+            )
         )
 
         def held_out(x, y, bases):  # mean over p != q outside the bases of <x - tau_p, y - tau_q>
@@ -117,10 +133,21 @@ def test_moments_are_the_pairwise_means_written_out():
         n, w = naive[:, t], variants[:, :, t]
         assert leave_out["s11"][t] == pytest.approx(np.mean([held_out(n[i], n[i], {i}) for i in range(5)]))
         # the leave-out S_ij statistic, written out, is identically 0: what moments_per_test returns
-        assert np.mean([held_out(n[i], n[j], {i, j}) for i in range(5) for j in range(5) if i != j]) == pytest.approx(0, abs=1e-12)
+        assert np.mean([held_out(n[i], n[j], {i, j}) for i in range(5) for j in range(5) if i != j]) == pytest.approx(
+            0, abs=1e-12
+        )
         assert leave_out["s_within"][t] == pytest.approx(np.mean([held_out(w[k, 0], w[k, 1], {k}) for k in range(3)]))
         assert leave_out["s_between"][t] == pytest.approx(
-            np.mean([held_out(w[k, m], w[l, n_], {k, l}) for k in range(3) for l in range(3) if k != l for m in range(2) for n_ in range(2)])
+            np.mean(
+                [
+                    held_out(w[k, m], w[l, n_], {k, l})
+                    for k in range(3)
+                    for l in range(3)
+                    if k != l
+                    for m in range(2)
+                    for n_ in range(2)
+                ]
+            )
         )
 
 
@@ -129,13 +156,18 @@ def test_measured_errors_converge_to_the_predicted_ones():
     gram, layout = _fixed(naive, variants, reference)
     moments, _ = summarise(moments_per_test(gram, layout, "all"))
     # Over every subset the expectation is exact (a finite-population identity) ...
-    exact_naive = np.mean([((naive[list(s)].mean(0) - reference) ** 2).mean() for s in itertools.combinations(range(6), 3)])
+    exact_naive = np.mean(
+        [((naive[list(s)].mean(0) - reference) ** 2).mean() for s in itertools.combinations(range(6), 3)]
+    )
     assert exact_naive == pytest.approx(naive_error(moments, 3), rel=1e-10)
     subsets = list(itertools.combinations(range(4), 3))  # each group's D variants chosen independently
-    exact_two_step = np.mean([
-        ((np.stack([variants[k, list(d)] for k, d in zip(g, ds)]).mean((0, 1)) - reference) ** 2).mean()
-        for g in itertools.combinations(range(5), 2) for ds in itertools.product(subsets, repeat=2)
-    ])
+    exact_two_step = np.mean(
+        [
+            ((np.stack([variants[k, list(d)] for k, d in zip(g, ds)]).mean((0, 1)) - reference) ** 2).mean()
+            for g in itertools.combinations(range(5), 2)
+            for ds in itertools.product(subsets, repeat=2)
+        ]
+    )
     assert exact_two_step == pytest.approx(two_step_error(moments, 2, 3), rel=1e-10)
     # ... and random draws approach Eq. 12 as they grow.
     predicted = lemma_delta(moments, 3, 2, 3)
@@ -149,7 +181,9 @@ def test_measured_errors_converge_to_the_predicted_ones():
 def test_leave_out_rows_measure_the_error_about_the_mean():
     naive, variants, _ = _draw_from_bases(np.random.default_rng(5), 7, 3, 4, n_test=300, n_train=30)
     layout = Layout(7, 3, 4)
-    _, _, rows = lemma_rows(joint_gram(naive, variants), layout, "leave_out", [2, 3, 7], [(1, 4), (3, 2)], draws=50, seed=0)
+    _, _, rows = lemma_rows(
+        joint_gram(naive, variants), layout, "leave_out", [2, 3, 7], [(1, 4), (3, 2)], draws=50, seed=0
+    )
     by_point = {(r["I"], r["K"], r["D"]): r for r in rows}
     for (n_models, n_groups, n_variants), row in by_point.items():
         assert row["reference"] == "leave_out"
@@ -169,7 +203,9 @@ def test_cases_1_and_2_are_eq_12_under_eq_13():
         m = Moments(s11=s11, sij=sij, s_own=s11, s_within=s_within, s_between=sij)  # Eq. 13
         n_groups, n_variants = rng.integers(1, 8, size=2)
         assert lemma_delta(m, n_groups, n_groups, n_variants) == pytest.approx(case1_delta(m, n_groups, n_variants))
-        assert lemma_delta(m, n_groups * n_variants, n_groups, n_variants) == pytest.approx(case2_delta(m, n_groups * n_variants, n_variants))
+        assert lemma_delta(m, n_groups * n_variants, n_groups, n_variants) == pytest.approx(
+            case2_delta(m, n_groups * n_variants, n_variants)
+        )
     with pytest.raises(ValueError, match="D >= 2"):
         moments_per_test(joint_gram(*_fixed_arrays(rng, 2, 1, 1)), Layout(2, 1, 1), "all")
     with pytest.raises(ValueError, match="reference must be one of"):

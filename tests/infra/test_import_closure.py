@@ -41,14 +41,18 @@ if script:
 for module in modules:
     __import__(module)
 files = {str(Path(m.__file__).resolve()) for m in list(sys.modules.values()) if getattr(m, "__file__", None)} - {script}
-print(json.dumps(sorted(f for f in files if any(Path(f).is_relative_to(repo / part) for part in ("tdacore", "workflow")))))
+ours = [f for f in files if any(Path(f).is_relative_to(repo / part) for part in ("tdacore", "workflow"))]
+print(json.dumps(sorted(ours)))
 """
 
 
 def _loaded(script: str = "", modules: tuple[str, ...] = ()) -> list[Path]:
     result = subprocess.run(
         [sys.executable, "-c", _PROBE, script, json.dumps(list(modules)), str(REPO)],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return [Path(f) for f in json.loads(result.stdout.splitlines()[-1])]
@@ -70,7 +74,9 @@ def test_building_an_architecture_imports_its_module_closure(name: str):
     assert derived == _loaded(modules=("tdacore.models.build", module))
     others = {architecture_factory(other)[0] for other in ARCHITECTURES} - {module}
     files = {path.relative_to(REPO).with_suffix("").as_posix().replace("/", ".") for path in derived}
-    shared = {"tdacore.models.music_transformer"} if name == "gpt" else set()  # the GPT's attention is the Music Transformer's
+    shared = (
+        {"tdacore.models.music_transformer"} if name == "gpt" else set()
+    )  # the GPT's attention is the Music Transformer's
     assert others & files == shared
     assert module in files
 
@@ -83,30 +89,46 @@ def _package(root: Path, files: dict[str, str]) -> None:
 
 
 def test_the_walk_follows_what_can_run_and_nothing_else(tmp_path: Path):
-    _package(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/a.py": "from . import b\nfrom .sub import c\nimport numpy\n",
-        "pkg/b.py": "def f():\n    from pkg import lazy\n",  # a function's import runs when the function does
-        "pkg/lazy.py": "",
-        "pkg/sub/__init__.py": "from .d import x\n",
-        "pkg/sub/c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import typing_only\nelse:\n    from pkg import e\n",
-        "pkg/sub/d.py": "x = 1\n",
-        "pkg/e.py": "from pkg.b import f as g\n",
-        "pkg/typing_only.py": "",
-        "pkg/unused.py": "",
-        "script.py": "import pkg.a\nfrom helper import h\n",
-        "helper.py": "h = 0\n",
-    })
+    _package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "from . import b\nfrom .sub import c\nimport numpy\n",
+            "pkg/b.py": "def f():\n    from pkg import lazy\n",  # a function's import runs when the function does
+            "pkg/lazy.py": "",
+            "pkg/sub/__init__.py": "from .d import x\n",
+            "pkg/sub/c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import "
+            "typing_only\nelse:\n    from pkg import e\n",
+            "pkg/sub/d.py": "x = 1\n",
+            "pkg/e.py": "from pkg.b import f as g\n",
+            "pkg/typing_only.py": "",
+            "pkg/unused.py": "",
+            "script.py": "import pkg.a\nfrom helper import h\n",
+            "helper.py": "h = 0\n",
+        },
+    )
     closure = import_closure([tmp_path / "script.py"], roots=[tmp_path])
     names = {path.relative_to(tmp_path).as_posix() for path in closure}
     assert names == {
-        "helper.py", "pkg/__init__.py", "pkg/a.py", "pkg/b.py", "pkg/lazy.py", "pkg/sub/__init__.py",
-        "pkg/sub/c.py", "pkg/sub/d.py", "pkg/e.py",
+        "helper.py",
+        "pkg/__init__.py",
+        "pkg/a.py",
+        "pkg/b.py",
+        "pkg/lazy.py",
+        "pkg/sub/__init__.py",
+        "pkg/sub/c.py",
+        "pkg/sub/d.py",
+        "pkg/e.py",
     }
     # a module imported by name at run time joins only through `dynamic`, with its own imports
     dynamic = import_closure(modules=["pkg.sub.d"], roots=[tmp_path], dynamic={"pkg.sub.d": ["pkg.e"]})
     assert {path.relative_to(tmp_path).as_posix() for path in dynamic} == {
-        "pkg/__init__.py", "pkg/sub/__init__.py", "pkg/sub/d.py", "pkg/e.py", "pkg/b.py", "pkg/lazy.py",
+        "pkg/__init__.py",
+        "pkg/sub/__init__.py",
+        "pkg/sub/d.py",
+        "pkg/e.py",
+        "pkg/b.py",
+        "pkg/lazy.py",
     }
 
 

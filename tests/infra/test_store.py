@@ -72,7 +72,9 @@ with atomic_path({str(target)!r}) as tmp:
     print("writing", flush=True)
     time.sleep(60)
 """
-    process = subprocess.Popen([sys.executable, "-c", step], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", step], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     assert process.stdout.readline() == "writing\n"
     assert [path.suffix for path in tmp_path.iterdir()] == [".part"]
     process.send_signal(signal.SIGTERM)

@@ -43,7 +43,10 @@ def test_gpt_parameter_count_follows_from_its_sizes():
     # nanoGPT's shakespeare-char sizes (6 layers, 384, block 256) over the 256-byte vocabulary
     big = {"name": "gpt", "layers": 6, "heads": 6, "d_model": 384, "dropout": 0.1}
     with torch.device("meta"):
-        assert n_parameters(build_model(big, 256, 256, seed=0)) == 256 * 384 * 2 + 256 * 384 + 6 * (12 * 384**2 + 13 * 384) + 2 * 384
+        assert (
+            n_parameters(build_model(big, 256, 256, seed=0))
+            == 256 * 384 * 2 + 256 * 384 + 6 * (12 * 384**2 + 13 * 384) + 2 * 384
+        )
 
 
 def test_gpt_per_sample_gradients_dropout_sites_and_lora_targets():

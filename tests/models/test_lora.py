@@ -31,8 +31,16 @@ def _data(n: int = 24):
 def _base(tmp_path: Path):
     data = _data()
     model = build_model(SPEC, L, VOCAB, seed=1)
-    meta = {"model": SPEC, "in_dim": L, "n_classes": VOCAB, "train_hash": data.train_hash(), "n_params": 1,
-            "training_run": "base-0", "train_seconds": 1.5, "epochs_trained": 10}
+    meta = {
+        "model": SPEC,
+        "in_dim": L,
+        "n_classes": VOCAB,
+        "train_hash": data.train_hash(),
+        "n_params": 1,
+        "training_run": "base-0",
+        "train_seconds": 1.5,
+        "epochs_trained": 10,
+    }
     save_model(tmp_path / "base.pt", model, meta)
     return data, model, meta
 
@@ -40,14 +48,27 @@ def _base(tmp_path: Path):
 def test_fine_tuning_moves_only_adapter_and_biases_and_the_file_records_the_config(tmp_path):
     data, base, base_meta = _base(tmp_path)
     before = {name: p.detach().clone() for name, p in base.named_parameters()}
-    model, meta = train_adapter(data, base, base_meta, tmp_path / "base.pt", 0, 1, seed=0, spec=LORA, optimiser=OPTIMISER, device=torch.device("cpu"))
+    model, meta = train_adapter(
+        data,
+        base,
+        base_meta,
+        tmp_path / "base.pt",
+        0,
+        1,
+        seed=0,
+        spec=LORA,
+        optimiser=OPTIMISER,
+        device=torch.device("cpu"),
+    )
     after = dict(model.get_base_model().named_parameters())
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     # every trainable parameter is a LoRA matrix or the bias of an adapted module (2 modules x 2 layers)
     assert all(".lora_" in n or n.endswith(("w_q.base_layer.bias", "w_v.base_layer.bias")) for n in trainable)
     assert sum(n.endswith(".bias") for n in trainable) == 4
     for name, value in before.items():
-        weight = after.get(name, after.get(name.replace(".weight", ".base_layer.weight").replace(".bias", ".base_layer.bias")))
+        weight = after.get(
+            name, after.get(name.replace(".weight", ".base_layer.weight").replace(".bias", ".base_layer.bias"))
+        )
         if name.endswith(("w_q.bias", "w_v.bias")):
             assert not torch.equal(weight, value), name  # the adapted modules' biases are trained
         else:
@@ -56,7 +77,9 @@ def test_fine_tuning_moves_only_adapter_and_biases_and_the_file_records_the_conf
     assert all(p.abs().sum() > 0 for p in lora_b)  # peft starts B at zero; training moved it
     save_adapter(tmp_path / "adapter.pt", model, meta)
     loaded, saved_meta = load_model_or_adapter(tmp_path / "adapter.pt")
-    assert saved_meta["lora"] == LORA and saved_meta["n_params"] == sum(p.numel() for n, p in model.named_parameters() if n in trainable)
+    assert saved_meta["lora"] == LORA and saved_meta["n_params"] == sum(
+        p.numel() for n, p in model.named_parameters() if n in trainable
+    )
     assert saved_meta["n_params"] == 2 * 2 * (4 * 16 * 2 + 16)  # layers x modules x (A + B + bias)
     assert len(saved_meta["subset"]) == 12 and saved_meta["base_model_train_seconds"] == 1.5
     x = torch.as_tensor(data.x_test)
@@ -75,7 +98,9 @@ def test_adapter_gradients_equal_the_matching_slice_of_the_full_gradient():
             if "lora_B" in name:
                 p.normal_(0, 0.1)
     x, y = torch.as_tensor(data.x_train), torch.as_tensor(data.y_train)
-    adapter = torch.cat([torch.cat(blocks, 1) for _, blocks in per_sample_grads(model, x, y, sequence_log_likelihood, chunk_size=4)])
+    adapter = torch.cat(
+        [torch.cat(blocks, 1) for _, blocks in per_sample_grads(model, x, y, sequence_log_likelihood, chunk_size=4)]
+    )
     # the full per-sample gradient, every parameter of the adapted model, then sliced
     params = {n: p.detach() for n, p in model.named_parameters()}
 

@@ -121,7 +121,9 @@ def test_peft_lora_adapters() -> None:
     out = lora(x)
     assert out.shape == (2, 12, VOCAB)
     trainable = [n for n, p in lora.named_parameters() if p.requires_grad]
-    assert trainable and all("lora_" in n or n.endswith(("w_q.base_layer.bias", "w_v.base_layer.bias")) for n in trainable)
+    assert trainable and all(
+        "lora_" in n or n.endswith(("w_q.base_layer.bias", "w_v.base_layer.bias")) for n in trainable
+    )
     assert sum("lora_A" in n for n in trainable) == 2 * len(model.blocks)
     assert sum(n.endswith("bias") for n in trainable) == 2 * len(model.blocks)
     out.logsumexp(-1).sum().backward()

@@ -44,7 +44,9 @@ def test_sequence_outputs_against_a_loop_over_events():
         torch.testing.assert_close(sequence_log_likelihood(logits[b], targets[b]), p.log().sum())
         torch.testing.assert_close(sequence_one_minus_p(logits[b], targets[b]), (1 - p).mean())
     # batched as in batched_outputs, and the loss is the mean cross-entropy over scored events only
-    torch.testing.assert_close(sequence_log_likelihood(logits, targets)[1], torch.log_softmax(logits[1, 4], -1)[targets[1, 4]])
+    torch.testing.assert_close(
+        sequence_log_likelihood(logits, targets)[1], torch.log_softmax(logits[1, 4], -1)[targets[1, 4]]
+    )
     everything = [-torch.log(probs[b, t, targets[b, t]]) for b in range(3) for t in range(5) if targets[b, t] != IGNORE]
     torch.testing.assert_close(sequence_cross_entropy(logits, targets), torch.stack(everything).mean())
     # the classification and sequence settings are looked up by task

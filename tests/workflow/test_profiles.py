@@ -40,7 +40,11 @@ def _local_rules() -> set[str]:
     """The Snakefile's `localrules:` list and the rules that say `localrule: True` themselves."""
     text = (REPO / "workflow" / "Snakefile").read_text()
     block = re.search(r"^localrules:\n((?:    \w+,\n)+)", text, re.MULTILINE).group(1)
-    marked = {match.group(1) for block in _blocks() if (match := re.match(r"\s*rule (\w+):", block)) and "localrule: True" in block}
+    marked = {
+        match.group(1)
+        for block in _blocks()
+        if (match := re.match(r"\s*rule (\w+):", block)) and "localrule: True" in block
+    }
     return set(re.findall(r"(\w+),", block)) | marked
 
 

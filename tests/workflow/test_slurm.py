@@ -61,7 +61,9 @@ def _command(*args: str, slurm: bool) -> list[str]:
 def _start(workdir: Path, env: dict[str, str], log_name: str) -> tuple[subprocess.Popen, Path]:
     log = workdir / log_name
     with open(log, "w") as handle:
-        return subprocess.Popen(_command(slurm=True), cwd=workdir, env=env, stdout=handle, stderr=subprocess.STDOUT), log
+        return subprocess.Popen(
+            _command(slurm=True), cwd=workdir, env=env, stdout=handle, stderr=subprocess.STDOUT
+        ), log
 
 
 def _squeue(env: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -107,7 +109,10 @@ def _same_results(local: Path, slurm: Path) -> int:
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), path
         compared += 1
     for path in sorted(local.rglob("lds/**/*.json")):
-        assert yaml.safe_load(path.read_text())["lds"] == yaml.safe_load((slurm / path.relative_to(local)).read_text())["lds"], path
+        assert (
+            yaml.safe_load(path.read_text())["lds"]
+            == yaml.safe_load((slurm / path.relative_to(local)).read_text())["lds"]
+        ), path
     return compared
 
 
@@ -157,7 +162,11 @@ def test_slurm_run_killed_resumed_and_retried_equals_local_run(cluster, tmp_path
     assert all(path.stat().st_mtime_ns == mtime for path, mtime in kept.items())  # not remade
     resumed_jobs = _submitted(text)
     # the retry is a second submission of the same rule and wildcards (the same log folder)
-    retries = [j for j, path in resumed_jobs.items() if j != cancelled and Path(path).parent == Path(resumed_jobs[cancelled]).parent]
+    retries = [
+        j
+        for j, path in resumed_jobs.items()
+        if j != cancelled and Path(path).parent == Path(resumed_jobs[cancelled]).parent
+    ]
     assert len(retries) == 1, (comment, resumed_jobs)
     assert not list(slurm.rglob("*.part"))
 
@@ -165,7 +174,9 @@ def test_slurm_run_killed_resumed_and_retried_equals_local_run(cluster, tmp_path
     # step log and its file's provenance name the job id.
     jobs = {**first_jobs, **resumed_jobs}
     assert len({Path(path).parent for path in jobs.values()}) == REMOTE_JOBS
-    assert {Path(path).parent for path in jobs.values()} == {path.parent for path in (slurm / ".snakemake/slurm_logs").rglob("*.log")}
+    assert {Path(path).parent for path in jobs.values()} == {
+        path.parent for path in (slurm / ".snakemake/slurm_logs").rglob("*.log")
+    }
     for path in [*results.rglob("features/**/*.h5"), *results.rglob("kernels/**/*.h5")]:
         job_id = read_attrs(path)["slurm_job_id"]
         assert job_id in jobs and job_id != cancelled, path

@@ -81,7 +81,9 @@ def test_a_users_idx_files_are_read_and_left_as_they_were(tmp_path: Path, users_
     again = run("--forceall")
     assert again.returncode == 0, again.stderr[-3000:]
     assert "fetch" not in again.stdout + again.stderr and state(users_folder) == before
-    assert not list(users_folder.parent.rglob("*.part")) and sorted(p.name for p in users_folder.iterdir()) == sorted(MNIST_FILES)
+    assert not list(users_folder.parent.rglob("*.part")) and sorted(p.name for p in users_folder.iterdir()) == sorted(
+        MNIST_FILES
+    )
     nothing = run("-n")
     assert "Nothing to be done" in nothing.stdout + nothing.stderr
 
@@ -92,7 +94,9 @@ def test_a_wrong_checksum_stops_the_run_naming_the_file(tmp_path: Path, users_fo
     config["data"]["checksums"]["train-labels-idx1-ubyte.gz"] = "md5:" + "0" * 32
     result = snakemake(tmp_path, config)
     assert result.returncode != 0
-    assert re.search(r"train-labels-idx1-ubyte.gz: MD5 \w+ is not 0{32}, the one data.checksums gives", result.stderr), result.stderr[-3000:]
+    assert re.search(
+        r"train-labels-idx1-ubyte.gz: MD5 \w+ is not 0{32}, the one data.checksums gives", result.stderr
+    ), result.stderr[-3000:]
     assert state(users_folder) == before and not (tmp_path / "results").exists()
 
 
@@ -108,11 +112,18 @@ def test_missing_files_plan_their_download_and_stop_a_run(tmp_path: Path, users_
     assert plan.returncode == 0, plan.stderr[-3000:]
     assert planned_jobs(plan.stdout + plan.stderr)["fetch_mnist_file"] == 2
     fetched = re.findall(r"rule fetch_mnist_file:\n(?:    .*\n)*?    output: (\S+)", plan.stdout)
-    assert sorted(fetched) == [str(users_folder / "t10k-images-idx3-ubyte.gz"), str(users_folder / "t10k-labels-idx1-ubyte.gz")]
+    assert sorted(fetched) == [
+        str(users_folder / "t10k-images-idx3-ubyte.gz"),
+        str(users_folder / "t10k-labels-idx1-ubyte.gz"),
+    ]
     run = snakemake(tmp_path, config)
     assert run.returncode != 0
     message = run.stderr
-    assert "t10k-images-idx3-ubyte.gz" in message and "snakemake download --configfile" in message and "nothing was run" in message, message[-3000:]
+    assert (
+        "t10k-images-idx3-ubyte.gz" in message
+        and "snakemake download --configfile" in message
+        and "nothing was run" in message
+    ), message[-3000:]
     assert state(users_folder) == before and not (tmp_path / "results").exists()
 
 

@@ -9,20 +9,20 @@ rule attribute_trak:
         q=q_files,
     output:
         f"{RESULTS}/scores/{{method}}/{{ensemble}}/{{point}}.h5",
-    wildcard_constraints:
-        method=TRAK_METHODS,
-    params:
-        epochs=checkpoint_epochs,
-        ridge=lambda wildcards: READINGS[wildcards.method].ridge.setting,
-    threads: config["threads"]
-    resources:
-        gpu=1,
-    conda:
-        CONDA_ENV
     log:
         f"{RESULTS}/logs/attribute/{{method}}/{{ensemble}}/{{point}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/attribute/{{method}}/{{ensemble}}/{{point}}.tsv"
+    wildcard_constraints:
+        method=TRAK_METHODS,
+    conda:
+        CONDA_ENV
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        epochs=checkpoint_epochs,
+        ridge=lambda wildcards: READINGS[wildcards.method].ridge.setting,
     script:
         "../scripts/attribute_trak.py"
 
@@ -33,9 +33,18 @@ rule member_scores:
         data=ATTRIBUTION_DATA,
     output:
         member_path("member_scores"),
+    log:
+        member_path("member_scores", "log"),
+    benchmark:
+        member_path("member_scores", "benchmark")
     wildcard_constraints:
         method=SCORED_METHODS,
         variant=r"d\d+",
+    conda:
+        CONDA_ENV
+    threads: config["threads"]
+    resources:
+        gpu=1,
     params:
         seed=config["seed"],
         device=config["device"],
@@ -44,15 +53,6 @@ rule member_scores:
         choices=lambda wildcards: dict(READINGS[wildcards.method].choices),
         mask_mode=lambda wildcards: READINGS[wildcards.method].mask_mode,
         test_examples=lambda wildcards: READINGS[wildcards.method].test_examples,
-    threads: config["threads"]
-    resources:
-        gpu=1,
-    conda:
-        CONDA_ENV
-    log:
-        member_path("member_scores", "log"),
-    benchmark:
-        member_path("member_scores", "benchmark")
     script:
         "../scripts/member_scores.py"
 
@@ -62,18 +62,18 @@ rule attribute_mean:
         members=kernel_files,
     output:
         f"{RESULTS}/scores/{{method}}/{{ensemble}}/{{point}}.h5",
-    wildcard_constraints:
-        method=SCORED_METHODS,
-    params:
-        epochs=checkpoint_epochs,
-    threads: config["threads"]
-    resources:
-        gpu=1,
-    conda:
-        CONDA_ENV
     log:
         f"{RESULTS}/logs/attribute/{{method}}/{{ensemble}}/{{point}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/attribute/{{method}}/{{ensemble}}/{{point}}.tsv"
+    wildcard_constraints:
+        method=SCORED_METHODS,
+    conda:
+        CONDA_ENV
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        epochs=checkpoint_epochs,
     script:
         "../scripts/attribute_mean.py"

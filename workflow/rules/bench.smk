@@ -26,12 +26,12 @@ rule bench:
     output:
         featurize="results/bench/featurize.tsv",
         curvature="results/bench/curvature.tsv",
+    log:
+        "results/bench/bench.log",
+    conda:
+        CONDA_ENV
     threads: lambda wildcards: workflow.cores  # all of them; evaluated only when the bench is asked for
     resources:
         gpu=1,
-    conda:
-        CONDA_ENV
-    log:
-        "results/bench/bench.log",
     script:
         "../scripts/bench.py"

@@ -11,7 +11,6 @@ from tdacore.infra.import_closure import import_closure
 from tdacore.models.registry import architecture_factory
 from tdacore.plan import plan_from_config
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 # The config's sections as frozen dataclasses, each name in `methods` as a Reading (a method, or
 # a reading of one named in per_method, with its choices and ensemble grid), sweeps expanded into
@@ -26,7 +25,9 @@ CONDA_ENV = "../../environment.yaml"  # python 3.11 + tdacore, for --software-de
 # The data set attribution and the LDS ground truth read: for music, the one with each prompt's
 # generated event (made by generate_events); for digits and text, the data set itself (text: its
 # real test continuations are the scored targets).
-ATTRIBUTION_DATA = f"{RESULTS}/data/{'generated' if config['data']['source'] in GENERATED_TEST_TARGETS else 'dataset'}.h5"
+ATTRIBUTION_DATA = (
+    f"{RESULTS}/data/{'generated' if config['data']['source'] in GENERATED_TEST_TARGETS else 'dataset'}.h5"
+)
 if PLAN.lora_models:
     from tdacore.models.lora import check_targets  # imports torch: only configs with adapters pay for it
 
@@ -82,7 +83,9 @@ def script_sources(rule):
     """The source files a rule's script runs (its own file aside: Snakemake tracks it)."""
     script = Path(rule.basedir.get_path_or_uri(secret_free=True), rule.script).resolve()
     architectures = [architecture_factory(name)[0] for name in models_built_by(rule.name)]
-    closure = import_closure([script], roots=[script.parent, TDACORE.parent], dynamic={"tdacore.models.build": architectures})
+    closure = import_closure(
+        [script], roots=[script.parent, TDACORE.parent], dynamic={"tdacore.models.build": architectures}
+    )
     return [str(path) for path in closure]
 
 
@@ -112,7 +115,11 @@ def member_path(step, kind="file", member=None, method="{method}", ridge=None):
     pattern = MEMBER_FILES[step][kind != "file"]
     tag = (ridge or READINGS[method].ridge).tag if "{ridge}" in pattern else None
     rel = pattern.format(model=model, variant=variant, method=method, ridge=tag)
-    return {"file": f"{RESULTS}/{rel}.h5", "log": f"{RESULTS}/logs/{rel}.log", "benchmark": f"{RESULTS}/benchmarks/{rel}.tsv"}[kind]
+    return {
+        "file": f"{RESULTS}/{rel}.h5",
+        "log": f"{RESULTS}/logs/{rel}.log",
+        "benchmark": f"{RESULTS}/benchmarks/{rel}.tsv",
+    }[kind]
 
 
 def member_jobs(method, point):
@@ -129,7 +136,11 @@ def member_jobs(method, point):
 
 def base_model_file(i, epoch=None):
     """Base model i's file: its final model, or its checkpoint at `epoch`."""
-    return f"{RESULTS}/models/base/{i}.pt" if epoch in (None, CHECKPOINTS[-1]) else f"{RESULTS}/models/base/{i}-epoch{epoch}.pt"
+    return (
+        f"{RESULTS}/models/base/{i}.pt"
+        if epoch in (None, CHECKPOINTS[-1])
+        else f"{RESULTS}/models/base/{i}-epoch{epoch}.pt"
+    )
 
 
 def lora_base(wildcards):
@@ -141,7 +152,9 @@ def base_model_dir(fraction):
     """Where base models trained on `fraction` of the training set are: models/base at
     train.base_fraction, models/base-f{f} at another fraction f (trained by
     train_base_at_fraction), so that both coexist."""
-    return f"{RESULTS}/models/base" if fraction == PLAN.optimiser.base_fraction else f"{RESULTS}/models/base-f{fraction:g}"
+    return (
+        f"{RESULTS}/models/base" if fraction == PLAN.optimiser.base_fraction else f"{RESULTS}/models/base-f{fraction:g}"
+    )
 
 
 def member_model(wildcards):
@@ -150,9 +163,14 @@ def member_model(wildcards):
     (read through the adapter)."""
     member = parse_member(wildcards.model, "d0")
     if member.adapter is None:
-        fraction = READINGS[wildcards.method].base_fraction if "method" in wildcards.keys() else PLAN.optimiser.base_fraction
+        fraction = (
+            READINGS[wildcards.method].base_fraction if "method" in wildcards.keys() else PLAN.optimiser.base_fraction
+        )
         return {"model": f"{base_model_dir(fraction)}/{wildcards.model}.pt"}
-    return {"model": f"{RESULTS}/models/lora/{member.model}/{member.adapter}.pt", "base": base_model_file(member.model, PLAN.lora.base_epoch)}
+    return {
+        "model": f"{RESULTS}/models/lora/{member.model}/{member.adapter}.pt",
+        "base": base_model_file(member.model, PLAN.lora.base_epoch),
+    }
 
 
 def point_of(wildcards):
@@ -168,7 +186,11 @@ def checkpoint_epochs(wildcards):
 def scored_member_files(method, point):
     """The per-member files a grid point averages: TRAK kernels (at the reading's ridge, with
     their Q), or another method's member scores."""
-    return [member_path(step, member=m, method=method) for step, m in member_jobs(method, point) if step in ("member_kernels", "member_scores")]
+    return [
+        member_path(step, member=m, method=method)
+        for step, m in member_jobs(method, point)
+        if step in ("member_kernels", "member_scores")
+    ]
 
 
 def kernel_files(wildcards):
@@ -178,7 +200,11 @@ def kernel_files(wildcards):
 
 def q_files(wildcards):
     """The Q files of a forward-only point's masked passes (none for other kinds)."""
-    return [member_path("forward_q", member=m) for m in point_of(wildcards).q_members()] if wildcards.ensemble in FORWARD_ONLY else []
+    return (
+        [member_path("forward_q", member=m) for m in point_of(wildcards).q_members()]
+        if wildcards.ensemble in FORWARD_ONLY
+        else []
+    )
 
 
 def serving_benchmarks(method, point):

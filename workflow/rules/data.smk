@@ -21,7 +21,9 @@ FETCH = {str(raw.path): raw for raw in RAW_MISSING}  # each missing path -> its 
 FETCH_PARAMS = {path: {"url": raw.download.url, "checksum": raw.download.checksum} for path, raw in FETCH.items()}
 for _raw in RAW:
     if _raw.path.resolve().is_relative_to(Path("results").resolve()):
-        raise ValueError(f"{_raw.key}: {_raw.path} lies inside results/, which the workflow writes: keep raw data outside it")
+        raise ValueError(
+            f"{_raw.key}: {_raw.path} lies inside results/, which the workflow writes: keep raw data outside it"
+        )
 if not RAW_MISSING and not workflow.remote_exec:
     check_raw_data(config["data"])
 
@@ -32,16 +34,16 @@ if any(raw.download.rule == "fetch_mnist_file" for raw in RAW_MISSING):
     rule fetch_mnist_file:
         output:
             f"{RAW_MISSING[0].path.parent}/{{name}}",
+        log:
+            "resources/logs/fetch_mnist/{name}.log",
         wildcard_constraints:
             name="|".join(raw.path.name for raw in RAW_MISSING),
-        params:
-            download=lambda wildcards, output: FETCH_PARAMS[output[0]],
+        retries: 2
         localrule: True
         conda:
             CONDA_ENV
-        log:
-            "resources/logs/fetch_mnist/{name}.log",
-        retries: 2
+        params:
+            download=lambda wildcards, output: FETCH_PARAMS[output[0]],
         script:
             "../scripts/fetch_file.py"
 
@@ -54,14 +56,14 @@ for _raw in [raw for raw in RAW_MISSING if raw.download.rule != "fetch_mnist_fil
             _raw.download.rule
         output:
             directory(str(_raw.path)) if _raw.folder else str(_raw.path),
-        params:
-            download=FETCH_PARAMS[str(_raw.path)],
-        localrule: True
-        conda:
-            CONDA_ENV
         log:
             f"resources/logs/{_raw.download.rule}.log",
         retries: 2
+        localrule: True
+        conda:
+            CONDA_ENV
+        params:
+            download=FETCH_PARAMS[str(_raw.path)],
         script:
             "../scripts/fetch_file.py" if not _raw.folder else f"../scripts/{_raw.download.rule}.py"
 
@@ -76,15 +78,15 @@ rule download:
 rule export_chorales:
     output:
         directory(CHORALES_DIR),
-    params:
-        cache="resources/music21-cache",  # music21's parse cache ($TMPDIR/music21), kept in the working directory
-        limit=CHORALES_PIECES,
-    conda:
-        CONDA_ENV
     log:
         "resources/logs/export_chorales.log",
     benchmark:
         "resources/benchmarks/export_chorales.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        cache="resources/music21-cache",  # music21's parse cache ($TMPDIR/music21), kept in the working directory
+        limit=CHORALES_PIECES,
     script:
         "../scripts/export_chorales.py"
 
@@ -95,15 +97,15 @@ rule prepare_data:
         raw=[CHORALES_DIR] if config["data"]["source"] == "bach_chorales" else [str(raw.path) for raw in RAW],
     output:
         f"{RESULTS}/data/dataset.h5",
-    params:
-        data={key: value for key, value in config["data"].items() if key != "checksums"},  # what the data is
-        seed=config["seed"],
-    conda:
-        CONDA_ENV
     log:
         f"{RESULTS}/logs/prepare_data.log",
     benchmark:
         f"{RESULTS}/benchmarks/prepare_data.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        data={key: value for key, value in config["data"].items() if key != "checksums"},  # what the data is
+        seed=config["seed"],
     script:
         "../scripts/prepare_data.py"
 
@@ -115,17 +117,17 @@ rule generate_events:
         model=f"{RESULTS}/models/base/0.pt",
     output:
         f"{RESULTS}/data/generated.h5",
-    params:
-        device=config["device"],
-        chunk_size=config["trak"]["chunk_size"],
-    threads: config["threads"]
-    resources:
-        gpu=1,
-    conda:
-        CONDA_ENV
     log:
         f"{RESULTS}/logs/generate_events.log",
     benchmark:
         f"{RESULTS}/benchmarks/generate_events.tsv"
+    conda:
+        CONDA_ENV
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        device=config["device"],
+        chunk_size=config["trak"]["chunk_size"],
     script:
         "../scripts/generate_events.py"

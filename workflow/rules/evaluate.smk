@@ -7,11 +7,11 @@ rule evaluate_lds:
         ground_truth=f"{RESULTS}/groundtruth.h5",
     output:
         f"{RESULTS}/lds/{{method}}/{{ensemble}}/{{point}}.json",
-    conda:
-        CONDA_ENV
     log:
         f"{RESULTS}/logs/evaluate_lds/{{method}}/{{ensemble}}/{{point}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/evaluate_lds/{{method}}/{{ensemble}}/{{point}}.tsv"
+    conda:
+        CONDA_ENV
     script:
         "../scripts/evaluate_lds.py"

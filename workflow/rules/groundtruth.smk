@@ -7,17 +7,17 @@ rule ground_truth:
         models=expand(f"{RESULTS}/models/retrain/{{j}}.pt", j=range(config["lds"]["num_subsets"])),
     output:
         f"{RESULTS}/groundtruth.h5",
-    params:
-        device=config["device"],
-        chunk_size=config["trak"]["chunk_size"],
-    threads: config["threads"]
-    resources:
-        gpu=1,
-    conda:
-        CONDA_ENV
     log:
         f"{RESULTS}/logs/ground_truth.log",
     benchmark:
         f"{RESULTS}/benchmarks/ground_truth.tsv"
+    conda:
+        CONDA_ENV
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        device=config["device"],
+        chunk_size=config["trak"]["chunk_size"],
     script:
         "../scripts/ground_truth.py"

@@ -3,10 +3,17 @@
 # it mirrors.
 
 # A sweep's LDS files: per grid point its readings share, {reading: LDS file}.
-SWEEP_FILES = {name: [{r: point_file("lds", r, p) for r in sweep.readings} for p in sweep.points] for name, sweep in PLAN.sweeps.items()}
+SWEEP_FILES = {
+    name: [{r: point_file("lds", r, p) for r in sweep.readings} for p in sweep.points]
+    for name, sweep in PLAN.sweeps.items()
+}
 # Figure 2 (forward-only against full Dropout at a fixed I) needs both kinds for TRAK.
-FORWARD_ONLY_FIGURE = "trak" in READINGS and any({"dropout", kind} <= {p.ensemble for p in READINGS["trak"].grid} for kind in FORWARD_ONLY)
-TITLE = PLAN.experiment + (f" (TRAK: {PLAN.projection.kind} projection, k={PLAN.projection.dim})" if "trak" in READINGS else "")
+FORWARD_ONLY_FIGURE = "trak" in READINGS and any(
+    {"dropout", kind} <= {p.ensemble for p in READINGS["trak"].grid} for kind in FORWARD_ONLY
+)
+TITLE = PLAN.experiment + (
+    f" (TRAK: {PLAN.projection.kind} projection, k={PLAN.projection.dim})" if "trak" in READINGS else ""
+)
 # The table each figure is drawn from (the others: the cost table).
 FIGURE_TABLES = {"lds_vs_I": "lds", "lemma": "lemma", "selected_lds_vs_I": "selection"}
 THEORY_DRAWS = 200  # Section 5: random subsets per measured squared error
@@ -14,12 +21,18 @@ PLAN_MAX_VARIANTS = 50  # the planner's largest D (or L) per base model: the pap
 
 
 # What `snakemake` (the target all) and the report make: every table and every figure the grid has data for.
-FINAL_OUTPUTS = [f"{RESULTS}/tables/{name}.{kind}" for name in ("lds", "costs", "relative_costs", "peak_memory") for kind in ("tsv", "html")]
+FINAL_OUTPUTS = [
+    f"{RESULTS}/tables/{name}.{kind}"
+    for name in ("lds", "costs", "relative_costs", "peak_memory")
+    for kind in ("tsv", "html")
+]
 FINAL_OUTPUTS += [f"{RESULTS}/figures/lds_vs_I.png", f"{RESULTS}/figures/lds_vs_cost.png"]
 FINAL_OUTPUTS += [f"{RESULTS}/figures/forward_only.png"] if FORWARD_ONLY_FIGURE else []
 FINAL_OUTPUTS += [f"{RESULTS}/figures/checkpoints.png"] if "checkpoints" in PLAN.kinds else []
 if PLAN.sweeps:
-    FINAL_OUTPUTS += [f"{RESULTS}/tables/selection.{ext}" for ext in ("tsv", "html")] + [f"{RESULTS}/figures/selected_lds_vs_I.png"]
+    FINAL_OUTPUTS += [f"{RESULTS}/tables/selection.{ext}" for ext in ("tsv", "html")] + [
+        f"{RESULTS}/figures/selected_lds_vs_I.png"
+    ]
 if PLAN.theory:
     FINAL_OUTPUTS += [f"{RESULTS}/tables/{name}.{ext}" for name in ("lemma", "plan") for ext in ("tsv", "html")]
     FINAL_OUTPUTS.append(f"{RESULTS}/figures/lemma.png")
@@ -30,11 +43,13 @@ rule lds_table:
         lds=point_files("lds"),
     output:
         tsv=f"{RESULTS}/tables/lds.tsv",
-        html=report(f"{RESULTS}/tables/lds.html", caption="../report/lds_table.rst", category="Tables", labels={"table": "LDS"}),
-    conda:
-        CONDA_ENV
+        html=report(
+            f"{RESULTS}/tables/lds.html", caption="../report/lds_table.rst", category="Tables", labels={"table": "LDS"}
+        ),
     log:
         f"{RESULTS}/logs/lds_table.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/lds_table.py"
 
@@ -43,29 +58,42 @@ rule cost_tables:
     input:
         lds=point_files("lds"),
         scores=point_files("scores"),
-        benchmarks=[path for name, reading in READINGS.items() for point in reading.grid for path in serving_benchmarks(name, point)],
+        benchmarks=[
+            path
+            for name, reading in READINGS.items()
+            for point in reading.grid
+            for path in serving_benchmarks(name, point)
+        ],
     output:
         costs=f"{RESULTS}/tables/costs.tsv",
         relative_costs=f"{RESULTS}/tables/relative_costs.tsv",
         peak_memory=f"{RESULTS}/tables/peak_memory.tsv",
         # HTML renderings for the report (which shows HTML, not TSV)
-        costs_html=report(f"{RESULTS}/tables/costs.html", caption="../report/costs.rst", category="Tables", labels={"table": "costs"}),
+        costs_html=report(
+            f"{RESULTS}/tables/costs.html", caption="../report/costs.rst", category="Tables", labels={"table": "costs"}
+        ),
         relative_costs_html=report(
-            f"{RESULTS}/tables/relative_costs.html", caption="../report/relative_costs.rst", category="Tables", labels={"table": "relative costs"}
+            f"{RESULTS}/tables/relative_costs.html",
+            caption="../report/relative_costs.rst",
+            category="Tables",
+            labels={"table": "relative costs"},
         ),
         peak_memory_html=report(
-            f"{RESULTS}/tables/peak_memory.html", caption="../report/peak_memory.rst", category="Tables", labels={"table": "peak memory"}
+            f"{RESULTS}/tables/peak_memory.html",
+            caption="../report/peak_memory.rst",
+            category="Tables",
+            labels={"table": "peak memory"},
         ),
+    log:
+        f"{RESULTS}/logs/cost_tables.log",
+    conda:
+        CONDA_ENV
     params:
         points=[
             {"method": name, "point": point.name, "benchmarks": serving_benchmarks(name, point)}
             for name, reading in READINGS.items()
             for point in reading.grid
         ],
-    conda:
-        CONDA_ENV
-    log:
-        f"{RESULTS}/logs/cost_tables.log",
     script:
         "../scripts/cost_tables.py"
 
@@ -74,15 +102,20 @@ rule figure:
     input:
         table=lambda wildcards: f"{RESULTS}/tables/{FIGURE_TABLES.get(wildcards.figure, 'costs')}.tsv",
     output:
-        report(f"{RESULTS}/figures/{{figure}}.png", caption="../report/figures.rst", category="Figures", labels={"figure": "{figure}"}),
-    wildcard_constraints:
-        figure="lds_vs_I|lds_vs_cost|forward_only|checkpoints|lemma|selected_lds_vs_I",
-    params:
-        title=TITLE,
-    conda:
-        CONDA_ENV
+        report(
+            f"{RESULTS}/figures/{{figure}}.png",
+            caption="../report/figures.rst",
+            category="Figures",
+            labels={"figure": "{figure}"},
+        ),
     log:
         f"{RESULTS}/logs/figures/{{figure}}.log",
+    wildcard_constraints:
+        figure="lds_vs_I|lds_vs_cost|forward_only|checkpoints|lemma|selected_lds_vs_I",
+    conda:
+        CONDA_ENV
+    params:
+        title=TITLE,
     script:
         "../scripts/figure.py"
 
@@ -95,6 +128,12 @@ rule variance_decomposition:
         variants=lambda wildcards: theory_members(wildcards.method, wildcards.kind)[1],
     output:
         f"{RESULTS}/theory/{{method}}/{{kind}}.json",
+    log:
+        f"{RESULTS}/logs/theory/{{method}}/{{kind}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/theory/{{method}}/{{kind}}.tsv"
+    conda:
+        CONDA_ENV
     params:
         method=lambda wildcards: wildcards.method,
         algorithm=lambda wildcards: READINGS[wildcards.method].method.name,
@@ -105,12 +144,6 @@ rule variance_decomposition:
         points=lambda wildcards: list(PLAN.theory[wildcards.method, wildcards.kind].points),
         draws=THEORY_DRAWS,
         seed=PLAN.seed,
-    conda:
-        CONDA_ENV
-    log:
-        f"{RESULTS}/logs/theory/{{method}}/{{kind}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/theory/{{method}}/{{kind}}.tsv"
     script:
         "../scripts/variance_decomposition.py"
 
@@ -120,11 +153,16 @@ rule lemma_table:
         theory=[f"{RESULTS}/theory/{method}/{kind}.json" for method, kind in PLAN.theory],
     output:
         tsv=f"{RESULTS}/tables/lemma.tsv",
-        html=report(f"{RESULTS}/tables/lemma.html", caption="../report/lemma.rst", category="Tables", labels={"table": "Lemma 5.1"}),
-    conda:
-        CONDA_ENV
+        html=report(
+            f"{RESULTS}/tables/lemma.html",
+            caption="../report/lemma.rst",
+            category="Tables",
+            labels={"table": "Lemma 5.1"},
+        ),
     log:
         f"{RESULTS}/logs/lemma_table.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/lemma_table.py"
 
@@ -137,13 +175,18 @@ rule plan:
         costs=f"{RESULTS}/tables/costs.tsv",
     output:
         tsv=f"{RESULTS}/tables/plan.tsv",
-        html=report(f"{RESULTS}/tables/plan.html", caption="../report/plan.rst", category="Tables", labels={"table": "ensemble planner"}),
-    params:
-        max_variants=PLAN_MAX_VARIANTS,
-    conda:
-        CONDA_ENV
+        html=report(
+            f"{RESULTS}/tables/plan.html",
+            caption="../report/plan.rst",
+            category="Tables",
+            labels={"table": "ensemble planner"},
+        ),
     log:
         f"{RESULTS}/logs/plan.log",
+    conda:
+        CONDA_ENV
+    params:
+        max_variants=PLAN_MAX_VARIANTS,
     script:
         "../scripts/plan.py"
 
@@ -153,14 +196,19 @@ rule selection_table:
         lds=[path for files in SWEEP_FILES.values() for point in files for path in point.values()],
     output:
         tsv=f"{RESULTS}/tables/selection.tsv",
-        html=report(f"{RESULTS}/tables/selection.html", caption="../report/selection.rst", category="Tables", labels={"table": "selection"}),
+        html=report(
+            f"{RESULTS}/tables/selection.html",
+            caption="../report/selection.rst",
+            category="Tables",
+            labels={"table": "selection"},
+        ),
+    log:
+        f"{RESULTS}/logs/selection_table.log",
+    conda:
+        CONDA_ENV
     params:
         sweeps=SWEEP_FILES,
         settings={name: dict(sweep.settings) for name, sweep in PLAN.sweeps.items()},
         selection=config["selection"],
-    conda:
-        CONDA_ENV
-    log:
-        f"{RESULTS}/logs/selection_table.log",
     script:
         "../scripts/selection_table.py"

@@ -10,6 +10,15 @@ rule train_base:
         data=f"{RESULTS}/data/dataset.h5",
     output:
         model=f"{RESULTS}/models/base/{{i}}.pt",
+    log:
+        f"{RESULTS}/logs/train_base/{{i}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_base/{{i}}.tsv"
+    conda:
+        CONDA_ENV
+    threads: config["threads"]
+    resources:
+        gpu=1,
     params:
         role="base",
         seed=config["seed"],
@@ -17,15 +26,6 @@ rule train_base:
         model=config["model"],
         train=OPTIMISER,
         fraction=config["train"]["base_fraction"],
-    threads: config["threads"]
-    resources:
-        gpu=1,
-    conda:
-        CONDA_ENV
-    log:
-        f"{RESULTS}/logs/train_base/{{i}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/train_base/{{i}}.tsv"
     script:
         "../scripts/train_model.py"
 
@@ -35,6 +35,10 @@ rule train_base:
 use rule train_base as train_base_at_fraction with:
     output:
         model=f"{RESULTS}/models/base-f{{fraction}}/{{i}}.pt",
+    log:
+        f"{RESULTS}/logs/train_base/f{{fraction}}/{{i}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_base/f{{fraction}}/{{i}}.tsv"
     params:
         role="base",
         seed=config["seed"],
@@ -42,10 +46,6 @@ use rule train_base as train_base_at_fraction with:
         model=config["model"],
         train=OPTIMISER,
         fraction=lambda wildcards: float(wildcards.fraction),
-    log:
-        f"{RESULTS}/logs/train_base/f{{fraction}}/{{i}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/train_base/f{{fraction}}/{{i}}.tsv"
 
 
 rule retrain_subset:
@@ -53,6 +53,15 @@ rule retrain_subset:
         data=f"{RESULTS}/data/dataset.h5",
     output:
         model=f"{RESULTS}/models/retrain/{{j}}.pt",
+    log:
+        f"{RESULTS}/logs/retrain_subset/{{j}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/retrain_subset/{{j}}.tsv"
+    conda:
+        CONDA_ENV
+    threads: config["threads"]
+    resources:
+        gpu=1,
     params:
         role="retrain",
         seed=config["seed"],
@@ -60,15 +69,6 @@ rule retrain_subset:
         model=config["model"],
         train=OPTIMISER,
         fraction=config["lds"]["alpha"],
-    threads: config["threads"]
-    resources:
-        gpu=1,
-    conda:
-        CONDA_ENV
-    log:
-        f"{RESULTS}/logs/retrain_subset/{{j}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/retrain_subset/{{j}}.tsv"
     script:
         "../scripts/train_model.py"
 
@@ -99,19 +99,19 @@ if PLAN.lora_models:
             base=lora_base,
         output:
             f"{RESULTS}/models/lora/{{i}}/{{l}}.pt",
+        log:
+            f"{RESULTS}/logs/train_adapter/{{i}}/{{l}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/train_adapter/{{i}}/{{l}}.tsv"
+        conda:
+            CONDA_ENV
+        threads: config["threads"]
+        resources:
+            gpu=1,
         params:
             seed=config["seed"],
             device=config["device"],
             lora={key: config["lora"][key] for key in ("rank", "alpha", "target_modules", "bias", "fraction")},
             train=OPTIMISER | {"epochs": PLAN.lora.epochs, "lr": PLAN.lora.lr or PLAN.optimiser.lr},
-        threads: config["threads"]
-        resources:
-            gpu=1,
-        conda:
-            CONDA_ENV
-        log:
-            f"{RESULTS}/logs/train_adapter/{{i}}/{{l}}.log",
-        benchmark:
-            f"{RESULTS}/benchmarks/train_adapter/{{i}}/{{l}}.tsv"
         script:
             "../scripts/train_adapter.py"

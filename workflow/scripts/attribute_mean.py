@@ -20,7 +20,12 @@ provenance = point_provenance(point, list(attrs.values()), time.perf_counter() -
 first = attrs[paths[0]]
 log.info(
     "%s %s %s: %d members, %.1f s (serving total %.1f s)",
-    first["method"], point.ensemble, point.name, len(paths), provenance["aggregate_seconds"], provenance["serving_seconds"],
+    first["method"],
+    point.ensemble,
+    point.name,
+    len(paths),
+    provenance["aggregate_seconds"],
+    provenance["serving_seconds"],
 )
 residuals = [r for a in attrs.values() for r in a.get("cg_relative_residual", [])]
 write_h5(

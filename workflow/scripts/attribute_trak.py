@@ -22,7 +22,9 @@ require_agreement({path: a for path, a in (attrs | q_attrs).items() if a["mask_a
 require_distinct(attrs, "proj_seed")
 first = attrs[paths[0]]
 if first["ridge"] != snakemake.params.ridge:
-    raise ValueError(f"{paths[0]}: a kernel at {first['ridge']}, but {snakemake.wildcards.method} uses {snakemake.params.ridge}")
+    raise ValueError(
+        f"{paths[0]}: a kernel at {first['ridge']}, but {snakemake.wildcards.method} uses {snakemake.params.ridge}"
+    )
 
 
 def read_one(path: str, name: str):
@@ -30,12 +32,22 @@ def read_one(path: str, name: str):
 
 
 start = time.perf_counter()
-scores = trak_scores((read_one(path, "kernel").astype("float64") for path in paths), (read_one(path, "q_train") for path in q_paths))
+scores = trak_scores(
+    (read_one(path, "kernel").astype("float64") for path in paths), (read_one(path, "q_train") for path in q_paths)
+)
 member_attrs = list(attrs.values()) + [q_attrs[path] for path in q_paths if path not in attrs]
 provenance = point_provenance(point, member_attrs, time.perf_counter() - start)
 log.info(
-    "%s %s %s (%s): %d kernels, %d Q, scores %s, %.1f s (serving total %.1f s)", snakemake.wildcards.method,
-    point.ensemble, point.name, first["ridge"], len(paths), len(q_paths), scores.shape, provenance["aggregate_seconds"], provenance["serving_seconds"],
+    "%s %s %s (%s): %d kernels, %d Q, scores %s, %.1f s (serving total %.1f s)",
+    snakemake.wildcards.method,
+    point.ensemble,
+    point.name,
+    first["ridge"],
+    len(paths),
+    len(q_paths),
+    scores.shape,
+    provenance["aggregate_seconds"],
+    provenance["serving_seconds"],
 )
 write_h5(
     snakemake.output[0],

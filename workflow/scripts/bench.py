@@ -30,10 +30,16 @@ def setting(name: str, config_path: str) -> Setting:
     n = data["n_train"] + data["n_test"]
     if task == "classification":
         digits = make_dataset(data["source"], data["n_train"], data["n_test"], bench["seed"])
-        x, y = torch.cat([torch.from_numpy(digits.x_train), torch.from_numpy(digits.x_test)]), torch.cat([torch.from_numpy(digits.y_train), torch.from_numpy(digits.y_test)])
+        x, y = (
+            torch.cat([torch.from_numpy(digits.x_train), torch.from_numpy(digits.x_test)]),
+            torch.cat([torch.from_numpy(digits.y_train), torch.from_numpy(digits.y_test)]),
+        )
     else:
         g = torch_generator(bench["seed"])
-        x, y = torch.randint(0, n_classes, (n, in_dim), generator=g), torch.randint(0, n_classes, (n, in_dim), generator=g)
+        x, y = (
+            torch.randint(0, n_classes, (n, in_dim), generator=g),
+            torch.randint(0, n_classes, (n, in_dim), generator=g),
+        )
     return Setting(name, model, x.to(device), y.to(device), outputs_for(task))
 
 
@@ -42,17 +48,32 @@ def write(path: str, rows: list[dict]) -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter="\t")
         writer.writeheader()
         writer.writerows(rows)
-    widths = {key: max(len(key), *(len(f"{row[key]:.4g}" if isinstance(row[key], float) else str(row[key])) for row in rows)) for key in rows[0]}
+    widths = {
+        key: max(len(key), *(len(f"{row[key]:.4g}" if isinstance(row[key], float) else str(row[key])) for row in rows))
+        for key in rows[0]
+    }
     print("  ".join(key.rjust(widths[key]) for key in rows[0]))
     for row in rows:
-        print("  ".join((f"{row[key]:.4g}" if isinstance(row[key], float) else str(row[key])).rjust(widths[key]) for key in row))
+        print(
+            "  ".join(
+                (f"{row[key]:.4g}" if isinstance(row[key], float) else str(row[key])).rjust(widths[key]) for key in row
+            )
+        )
 
 
 featurize, curvature = [], []
 for entry, config_path in zip(bench["settings"], snakemake.input.settings):
     s = setting(entry["name"], config_path)
     log.info("%s: %d examples, device %s, %d threads", s.name, len(s.x), device, torch.get_num_threads())
-    featurize += featurize_rows(s, bench["projectors"], bench["dims"], bench["nonzeros"], bench["chunk_size"], bench["seed"], int(bench["max_bound_gb"] * 2**30))
+    featurize += featurize_rows(
+        s,
+        bench["projectors"],
+        bench["dims"],
+        bench["nonzeros"],
+        bench["chunk_size"],
+        bench["seed"],
+        int(bench["max_bound_gb"] * 2**30),
+    )
     curvature.append(curvature_row(s, bench["chunk_size"], bench["hvp_repeats"]))
     log.info("%s measured", s.name)
 write(snakemake.output.featurize, featurize)

@@ -14,10 +14,16 @@ rows = []
 for point, lds_path, scores_path in zip(snakemake.params.points, snakemake.input.lds, snakemake.input.scores):
     with open(lds_path) as handle:
         lds = json.load(handle)
-    row = point_costs(point["method"], read_attrs(scores_path), lds, [read_benchmark(path) for path in point["benchmarks"]])
+    row = point_costs(
+        point["method"], read_attrs(scores_path), lds, [read_benchmark(path) for path in point["benchmarks"]]
+    )
     log.info("%s", row)
     rows.append(row)
 rows = sort_rows(rows)
-for name, table in (("costs", rows), ("relative_costs", relative_costs(rows)), ("peak_memory", peak_memory_table(rows))):
+for name, table in (
+    ("costs", rows),
+    ("relative_costs", relative_costs(rows)),
+    ("peak_memory", peak_memory_table(rows)),
+):
     write_tsv(table, snakemake.output[name])
     write_html(table, snakemake.output[f"{name}_html"], name)

@@ -1,8 +1,9 @@
 """Adapter: TRAK features of model i (or its checkpoint), for each output file's member: one
 dropout pass d (rule featurize, variant d{d}; d0 is unmasked), or every projection pass p1..pP
 of the unmasked model (rule featurize_projections: only random projection, Appendix F.1, and the
-shared-gradient forward-only kernels). Their kernels, one per ridge, are rule member_kernels'. The job computes its per-sample gradients once; each
-file records its own projection time and the job's shared time (tdacore.attribution.trak.featurize_shared)."""
+shared-gradient forward-only kernels). Their kernels, one per ridge, are rule member_kernels'.
+The job computes its per-sample gradients once; each file records its own projection time and the
+job's shared time (tdacore.attribution.trak.featurize_shared)."""
 
 import json
 from dataclasses import replace
@@ -20,7 +21,15 @@ log = configure(snakemake.threads, snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
 device = resolve_device(p.device)
 variants = [Path(path).stem for path in snakemake.output]
-m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_examples, parse_member(w.model, variants[0]), p.seed, p.mask_mode)
+m = load_trained(
+    snakemake.input.data,
+    snakemake.input.model,
+    device,
+    p.test_examples,
+    parse_member(w.model, variants[0]),
+    p.seed,
+    p.mask_mode,
+)
 members = [replace(m, member=parse_member(w.model, variant)) for variant in variants]
 if len(members) > 1 and any(pm.member.masked for pm in members):  # the job runs the model under one mask
     raise ValueError(f"{snakemake.output}: several outputs of one job must all be unmasked projection passes")
@@ -30,9 +39,17 @@ role = "projection" if spec.draw == 0 else f"projection-draw{spec.draw}"
 projectors = [make_projector(spec, m.model, m.x_train, pm.seed_for(role), device) for pm in members]
 reset_peak_memory(device)
 with m.variant() as variant:
-    features, shared_seconds = featurize_shared(variant, m.x_train, m.y_train, m.x_test, m.y_test, projectors, p.chunk_size, m.outputs)
-log.info("model %s %s: gradients and Q once (%.1f s), %d projection(s) (%.1f s)",
-         w.model, variants[0] if len(variants) == 1 else f"{variants[0]}..{variants[-1]}", shared_seconds, len(members), sum(f.seconds for f in features))
+    features, shared_seconds = featurize_shared(
+        variant, m.x_train, m.y_train, m.x_test, m.y_test, projectors, p.chunk_size, m.outputs
+    )
+log.info(
+    "model %s %s: gradients and Q once (%.1f s), %d projection(s) (%.1f s)",
+    w.model,
+    variants[0] if len(variants) == 1 else f"{variants[0]}..{variants[-1]}",
+    shared_seconds,
+    len(members),
+    sum(f.seconds for f in features),
+)
 for path, pm, projector, f in zip(snakemake.output, members, projectors, features):
     write_h5(
         path,

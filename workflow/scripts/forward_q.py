@@ -12,7 +12,15 @@ from tdacore.infra.store import content_hash, write_h5
 log = configure(snakemake.threads, snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
 device = resolve_device(p.device)
-m = load_trained(snakemake.input.data, snakemake.input.model, device, p.test_examples, parse_member(w.model, w.variant), p.seed, p.mask_mode)
+m = load_trained(
+    snakemake.input.data,
+    snakemake.input.model,
+    device,
+    p.test_examples,
+    parse_member(w.model, w.variant),
+    p.seed,
+    p.mask_mode,
+)
 reset_peak_memory(device)
 start = time.perf_counter()
 with m.variant() as variant:
@@ -22,5 +30,11 @@ log.info("member %s: Q of %d training examples in %.3f s (forward passes only)",
 write_h5(
     snakemake.output[0],
     {"q_train": q_train},
-    {**m.provenance(), "config_hash": content_hash([p.seed]), "seconds": seconds, "device": str(device), **peak_memory(device)},
+    {
+        **m.provenance(),
+        "config_hash": content_hash([p.seed]),
+        "seconds": seconds,
+        "device": str(device),
+        **peak_memory(device),
+    },
 )

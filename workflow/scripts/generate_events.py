@@ -16,9 +16,19 @@ data, attrs = read_dataset(snakemake.input.data)
 model, meta = load_model(snakemake.input.model, device)
 require_agreement({snakemake.input.model: meta, snakemake.input.data: attrs}, ["train_hash"])
 events = greedy_next_events(model, torch.as_tensor(data.x_test, device=device), snakemake.params.chunk_size)
-log.info("%d prompts: %d distinct generated events, most common %d", len(events), len(np.unique(events)), np.bincount(events).argmax())
+log.info(
+    "%d prompts: %d distinct generated events, most common %d",
+    len(events),
+    len(np.unique(events)),
+    np.bincount(events).argmax(),
+)
 write_dataset(
     snakemake.output[0],
     with_generated_events(data, events),
-    {**{k: v for k, v in attrs.items() if k not in ("train_hash", "test_hash")}, "generator_file": snakemake.input.model, "generator_hash": file_hash(snakemake.input.model), "test_targets": "greedy next event"},
+    {
+        **{k: v for k, v in attrs.items() if k not in ("train_hash", "test_hash")},
+        "generator_file": snakemake.input.model,
+        "generator_hash": file_hash(snakemake.input.model),
+        "test_targets": "greedy next event",
+    },
 )

@@ -32,8 +32,16 @@ for path in snakemake.input.theory:
             if row["case"]:
                 log.info(
                     "%s %s about %s, I=%d K=%d D=%d, %s: predicted Delta %.3g, measured %.3g: the sign %s",
-                    record["method"], record["kind"], reference, row["I"], row["K"], row["D"], row["case"], row["case_delta"],
-                    row["delta_measured"], {"True": "agrees", "False": "does not agree"}.get(rows[-1]["case_sign_agrees"], "cannot be told"),
+                    record["method"],
+                    record["kind"],
+                    reference,
+                    row["I"],
+                    row["K"],
+                    row["D"],
+                    row["case"],
+                    row["case_delta"],
+                    row["delta_measured"],
+                    {"True": "agrees", "False": "does not agree"}.get(rows[-1]["case_sign_agrees"], "cannot be told"),
                 )
 write_tsv(rows, snakemake.output.tsv)
 write_html(rows, snakemake.output.html, "Lemma 5.1")

@@ -10,7 +10,13 @@ log = start_log(snakemake.log[0])
 arrays, attrs = read_h5(snakemake.input.features, ["phi_train", "phi_test", "q_train"])
 ridges = [Ridge(**ridge) for ridge in snakemake.params.ridges]
 for path, made in zip(snakemake.output, kernels(arrays["phi_train"], arrays["phi_test"], ridges)):
-    log.info("%s: lambda = %.6g (mean eigenvalue of Phi^T Phi %.6g), %.2f s", made.ridge.setting, made.value, made.mean_eigenvalue, made.seconds)
+    log.info(
+        "%s: lambda = %.6g (mean eigenvalue of Phi^T Phi %.6g), %.2f s",
+        made.ridge.setting,
+        made.value,
+        made.mean_eigenvalue,
+        made.seconds,
+    )
     write_h5(
         path,
         {"kernel": made.kernel.astype("float32"), "q_train": arrays["q_train"]},

@@ -17,8 +17,11 @@ def _said(row: dict, prefix: str) -> str:
     """A recommendation in words for the job log."""
     if row[f"{prefix}K"] is None:
         return "none predicted to match"
-    saved = f"{100 * row[f'{prefix}serving_saving']:.0f}% serving, {100 * row[f'{prefix}training_saving']:.0f}% training saved"
-    return f"K={row[f'{prefix}K']}, D={row[f'{prefix}D']} ({saved})" + (f", LDS {row['grid_lds']:.3f}" if prefix else "")
+    serving, training = row[f"{prefix}serving_saving"], row[f"{prefix}training_saving"]
+    saved = f"{100 * serving:.0f}% serving, {100 * training:.0f}% training saved"
+    return f"K={row[f'{prefix}K']}, D={row[f'{prefix}D']} ({saved})" + (
+        f", LDS {row['grid_lds']:.3f}" if prefix else ""
+    )
 
 
 costs = read_tsv(snakemake.input.costs)
@@ -28,7 +31,11 @@ for path in snakemake.input.theory:
         record = json.load(handle)
     method, kind = record["method"], record["kind"]
     # about the mean (leave-out) where the grid has the models for it, else about all models' mean
-    reference = next(ref for ref in ("leave_out", "all") if all(math.isfinite(record["references"][ref]["moments"][k]) for k in NEEDED))
+    reference = next(
+        ref
+        for ref in ("leave_out", "all")
+        if all(math.isfinite(record["references"][ref]["moments"][k]) for k in NEEDED)
+    )
     moments, between = with_between_fallback(Moments(**record["references"][reference]["moments"]))
     mine = [row for row in costs if row["method"] == method]
     naive = [row for row in mine if row["ensemble"] == "naive"]
@@ -40,7 +47,12 @@ for path in snakemake.input.theory:
         if row["by"] == "serving":
             log.info(
                 "%s %s, naive I=%d (LDS %.3f), cheapest two-step by serving: %s; among the measured points: %s",
-                method, kind, row["I"], row["naive_lds"], _said(row, ""), _said(row, "grid_"),
+                method,
+                kind,
+                row["I"],
+                row["naive_lds"],
+                _said(row, ""),
+                _said(row, "grid_"),
             )
 write_tsv(rows, snakemake.output.tsv)
 write_html(rows, snakemake.output.html, "Ensemble planner")

@@ -16,10 +16,24 @@ cfg, seed = snakemake.params.data, snakemake.params.seed
 info = {}
 if cfg["source"] == "shakespeare":
     data, info = make_text_dataset(
-        snakemake.input.raw[0], cfg["n_train"], cfg["n_test"], cfg["seq_len"], cfg["continuation"], cfg["test_fraction"], seed
+        snakemake.input.raw[0],
+        cfg["n_train"],
+        cfg["n_test"],
+        cfg["seq_len"],
+        cfg["continuation"],
+        cfg["test_fraction"],
+        seed,
     )
 elif TASKS[cfg["source"]] == "sequence":
-    data, info = make_music_dataset(cfg["source"], snakemake.input.raw[0], cfg["n_train"], cfg["n_test"], cfg["seq_len"], seed, cfg.get("test_fraction"))
+    data, info = make_music_dataset(
+        cfg["source"],
+        snakemake.input.raw[0],
+        cfg["n_train"],
+        cfg["n_test"],
+        cfg["seq_len"],
+        seed,
+        cfg.get("test_fraction"),
+    )
     for path in info["skipped_files"]:
         log.warning("skipped unreadable MIDI file %s", path)
 else:
@@ -27,5 +41,7 @@ else:
     raw = snakemake.input.raw
     folders = {"idx_dir": Path(raw[0]).parent} if cfg["source"] == "mnist_idx" else {"cifar_dir": raw[0]} if raw else {}
     data = make_dataset(cfg["source"], cfg["n_train"], cfg["n_test"], seed, **folders)
-log.info("%s: %d train / %d test examples, %d classes %s", data.task, data.n_train, len(data.y_test), data.n_classes, info)
+log.info(
+    "%s: %d train / %d test examples, %d classes %s", data.task, data.n_train, len(data.y_test), data.n_classes, info
+)
 write_dataset(snakemake.output[0], data, {"data_config": cfg, "config_hash": content_hash(cfg), "seed": seed, **info})

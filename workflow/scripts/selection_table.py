@@ -29,15 +29,27 @@ for sweep, points in snakemake.params.sweeps.items():
         reference = next(iter(files))
         row = {"method": sweep, **{key: first[key] for key in ("ensemble", "I", "D", "C", "L", "members")}}
         row |= {
-            "chosen": choice["chosen"], "setting": names[choice["chosen"]],
-            "lds": choice["report_lds"], "lds_sem": choice["report_lds_sem"],
-            "n_test": choice["n_report"], "n_undefined": choice["n_report_undefined"], "n_select": choice["n_select"],
-            "reference": names[reference], "reference_lds": choice["report"][reference],
+            "chosen": choice["chosen"],
+            "setting": names[choice["chosen"]],
+            "lds": choice["report_lds"],
+            "lds_sem": choice["report_lds_sem"],
+            "n_test": choice["n_report"],
+            "n_undefined": choice["n_report_undefined"],
+            "n_select": choice["n_select"],
+            "reference": names[reference],
+            "reference_lds": choice["report"][reference],
         }
         row |= {f"select[{names[reading]}]": value for reading, value in choice["select"].items()}
         row |= {f"report[{names[reading]}]": value for reading, value in choice["report"].items()}
-        log.info("%s %s: chose %s (selection LDS %s), report LDS %.4f over %d test examples", sweep, label(first), names[choice["chosen"]],
-                 {names[k]: round(v, 4) for k, v in choice["select"].items()}, choice["report_lds"], choice["n_report"])
+        log.info(
+            "%s %s: chose %s (selection LDS %s), report LDS %.4f over %d test examples",
+            sweep,
+            label(first),
+            names[choice["chosen"]],
+            {names[k]: round(v, 4) for k, v in choice["select"].items()},
+            choice["report_lds"],
+            choice["n_report"],
+        )
         rows.append(row)
 rows = sort_rows(rows)
 write_tsv(rows, snakemake.output.tsv)

@@ -13,10 +13,29 @@ data, data_attrs = read_dataset(snakemake.input.data)
 base, base_meta = load_model(snakemake.input.base, device)
 require_agreement({snakemake.input.base: base_meta, snakemake.input.data: data_attrs}, ["train_hash"])
 model, meta = train_adapter(
-    data, base, base_meta, snakemake.input.base, int(w.i), int(w.l), seed=p.seed, spec=p.lora, optimiser=p.train, device=device
+    data,
+    base,
+    base_meta,
+    snakemake.input.base,
+    int(w.i),
+    int(w.l),
+    seed=p.seed,
+    spec=p.lora,
+    optimiser=p.train,
+    device=device,
 )
 log.info(
     "adapter %s of model %s: %d trainable parameters (base %d), %d examples, %.1f s, final loss %.4f",
-    w.l, w.i, meta["n_params"], meta["base_model_params"], len(meta["subset"]), meta["train_seconds"], meta["final_loss"],
+    w.l,
+    w.i,
+    meta["n_params"],
+    meta["base_model_params"],
+    len(meta["subset"]),
+    meta["train_seconds"],
+    meta["final_loss"],
 )
-save_adapter(snakemake.output[0], model, meta | {"config_hash": content_hash([p.lora, p.train, p.seed]), "data_file_hash": file_hash(snakemake.input.data)})
+save_adapter(
+    snakemake.output[0],
+    model,
+    meta | {"config_hash": content_hash([p.lora, p.train, p.seed]), "data_file_hash": file_hash(snakemake.input.data)},
+)

@@ -14,19 +14,39 @@ log = configure(snakemake.threads, snakemake.log[0])
 p = snakemake.params
 index = int(snakemake.wildcards.get("i", snakemake.wildcards.get("j")))
 data, data_attrs = read_dataset(snakemake.input.data)
-provenance = {"config_hash": content_hash([p.model, p.train, p.fraction, p.seed]), "data_file_hash": file_hash(snakemake.input.data)}
+provenance = {
+    "config_hash": content_hash([p.model, p.train, p.fraction, p.seed]),
+    "data_file_hash": file_hash(snakemake.input.data),
+}
 # Intermediate checkpoints to save, by epoch, from their file names ({i}-epoch{e}.pt).
 checkpoint_paths = {parse_member(Path(path).stem, "d0").epoch: path for path in snakemake.output.get("checkpoints", [])}
 
 
 def save_checkpoint(model, meta):
-    log.info("checkpoint at epoch %d: %.1f s, loss %.4f", meta["epochs_trained"], meta["train_seconds"], meta["final_loss"])
+    log.info(
+        "checkpoint at epoch %d: %.1f s, loss %.4f", meta["epochs_trained"], meta["train_seconds"], meta["final_loss"]
+    )
     save_model(checkpoint_paths[meta["epochs_trained"]], model, meta | provenance)
 
 
 model, meta = train_member(
-    data, p.role, index, seed=p.seed, fraction=p.fraction, model_spec=p.model, optimiser=p.train,
-    device=resolve_device(p.device), checkpoints=sorted(checkpoint_paths), save_checkpoint=save_checkpoint,
+    data,
+    p.role,
+    index,
+    seed=p.seed,
+    fraction=p.fraction,
+    model_spec=p.model,
+    optimiser=p.train,
+    device=resolve_device(p.device),
+    checkpoints=sorted(checkpoint_paths),
+    save_checkpoint=save_checkpoint,
 )
-log.info("%s model %d: %d examples, %.1f s, final loss %.4f", p.role, index, len(meta["subset"]), meta["train_seconds"], meta["final_loss"])
+log.info(
+    "%s model %d: %d examples, %.1f s, final loss %.4f",
+    p.role,
+    index,
+    len(meta["subset"]),
+    meta["train_seconds"],
+    meta["final_loss"],
+)
 save_model(snakemake.output.model, model, meta | provenance)

@@ -72,7 +72,9 @@ class GaussianProjector:
         matrix = torch.empty(self.n_params, self.dim, device=self.device)
 
         def draw(r: int) -> None:
-            self._draw(r, out=matrix[r * self.block_rows : r * self.block_rows + block_size(self.n_params, self.block_rows, r)])
+            self._draw(
+                r, out=matrix[r * self.block_rows : r * self.block_rows + block_size(self.n_params, self.block_rows, r)]
+            )
 
         with ThreadPoolExecutor(max(1, torch.get_num_threads())) as pool:
             list(pool.map(draw, range(n_row_blocks(self.n_params, self.block_rows))))
@@ -82,7 +84,11 @@ class GaussianProjector:
 
     def __call__(self, blocks: Blocks, out: torch.Tensor | None = None) -> torch.Tensor:
         check_width(blocks, self.n_params, self.kind)
-        out = torch.zeros(blocks[0].shape[0], self.dim, device=blocks[0].device, dtype=blocks[0].dtype) if out is None else out.zero_()
+        out = (
+            torch.zeros(blocks[0].shape[0], self.dim, device=blocks[0].device, dtype=blocks[0].dtype)
+            if out is None
+            else out.zero_()
+        )
         if self.fits:
             matrix, offset = self.matrix(), 0
             for block in blocks:

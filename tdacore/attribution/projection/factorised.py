@@ -102,7 +102,9 @@ def linear_factors(
         rows = slice(start, min(start + chunk_size, len(x)))
         calls: list[tuple[str, torch.Tensor, torch.Tensor]] = []
         handles = [
-            modules[site.name].register_forward_hook(lambda m, i, o, name=site.name: calls.append((name, i[0].detach(), o)))
+            modules[site.name].register_forward_hook(
+                lambda m, i, o, name=site.name: calls.append((name, i[0].detach(), o))
+            )
             for site in sites.layers
         ]
         try:
@@ -133,7 +135,9 @@ def linear_gradients(
         raise ValueError(f"linear_gradients: {list(sites.rest)[:3]}... are outside linear layers")
     dtype = next(iter(trainable_params(model).values())).dtype
     buffers = {
-        f"{site.name}.weight": torch.empty(min(chunk_size, len(x)), site.out_features, site.in_features, device=x.device, dtype=dtype)
+        f"{site.name}.weight": torch.empty(
+            min(chunk_size, len(x)), site.out_features, site.in_features, device=x.device, dtype=dtype
+        )
         for site in sites.layers
     }
     for rows, chunk in linear_factors(model, x, y, output_fn, chunk_size, sites):
@@ -176,7 +180,9 @@ class FactorisedProjector:
         self.dim, self.seed, self.device = dim, seed, device
         self.sites = find_sites(model, example)
         if not self.sites.layers:
-            raise ValueError(f"factorised projection: {type(model).__name__} calls no nn.Linear with a trainable weight")
+            raise ValueError(
+                f"factorised projection: {type(model).__name__} calls no nn.Linear with a trainable weight"
+            )
         self.k_out, self.k_in = split_dim(dim)
         self._factors = {
             site.name: (
@@ -196,7 +202,11 @@ class FactorisedProjector:
         return torch.randn(rows, cols, generator=generator, device=self.device).div_(cols**0.5)
 
     def __call__(self, chunk: FactorChunk, out: torch.Tensor | None = None) -> torch.Tensor:
-        n = len(chunk.rest_blocks[0]) if chunk.rest_blocks else next(a for calls in chunk.factors.values() for a, _ in calls).shape[0]
+        n = (
+            len(chunk.rest_blocks[0])
+            if chunk.rest_blocks
+            else next(a for calls in chunk.factors.values() for a, _ in calls).shape[0]
+        )
         out = torch.zeros(n, self.dim, device=self.device) if out is None else out.zero_()
         grid = out.view(n, self.k_out, self.k_in)
         for site in self.sites.layers:
@@ -204,7 +214,8 @@ class FactorisedProjector:
             for a, delta in chunk.factors[site.name]:
                 if a.shape[-1] != site.in_features or delta.shape[-1] != site.out_features:
                     raise ValueError(
-                        f"factorised projection of {site.name} ({site.in_features} -> {site.out_features}) got inputs of "
+                        f"factorised projection of {site.name} ({site.in_features} -> {site.out_features}) got "
+                        "inputs of "
                         f"width {a.shape[-1]} and output gradients of width {delta.shape[-1]}"
                     )
                 projected_in = a @ p_in[: site.in_features].to(a.dtype)

@@ -35,7 +35,9 @@ GradientProjector = IdentityProjector | GaussianProjector | SJLTProjector
 Projector = GradientProjector | FactorisedProjector
 
 
-def make_gradient_projector(spec: Projection, kind: str, n_params: int, seed: int, device: torch.device) -> GradientProjector:
+def make_gradient_projector(
+    spec: Projection, kind: str, n_params: int, seed: int, device: torch.device
+) -> GradientProjector:
     """A projector of whole per-sample gradients: `kind` with the options of `spec`."""
     if kind == "gaussian":
         return GaussianProjector(n_params, spec.dim, seed, device, cache_bytes=spec.cache_mb << 20)
@@ -44,14 +46,21 @@ def make_gradient_projector(spec: Projection, kind: str, n_params: int, seed: in
     return IdentityProjector(n_params)
 
 
-def make_projector(spec: Projection, model: nn.Module, example: torch.Tensor, seed: int, device: torch.device) -> Projector:
+def make_projector(
+    spec: Projection, model: nn.Module, example: torch.Tensor, seed: int, device: torch.device
+) -> Projector:
     """The projector `spec` names, for `model`'s trainable parameters; `example` (one input row)
     finds the linear layers a factorised projection covers."""
     n_params = sum(p.numel() for p in trainable_params(model).values())
     if spec.kind != "factorised":
         return make_gradient_projector(spec, spec.kind, n_params, seed, device)
     return FactorisedProjector(
-        model, example, spec.dim, seed, device, lambda n: make_gradient_projector(spec, spec.rest, n, derive_seed(seed, "factorised-rest"), device)
+        model,
+        example,
+        spec.dim,
+        seed,
+        device,
+        lambda n: make_gradient_projector(spec, spec.rest, n, derive_seed(seed, "factorised-rest"), device),
     )
 
 

@@ -21,14 +21,18 @@ class SJLTProjector:
 
     kind = "sjlt"
 
-    def __init__(self, n_params: int, dim: int, seed: int, device: torch.device, nonzeros: int = 1, block_rows: int = 1 << 16) -> None:
+    def __init__(
+        self, n_params: int, dim: int, seed: int, device: torch.device, nonzeros: int = 1, block_rows: int = 1 << 16
+    ) -> None:
         if dim < 1:
             raise ValueError(f"projection dim must be >= 1, got {dim}")
         if not 1 <= nonzeros <= dim:
             raise ValueError(f"trak.projection.nonzeros: {nonzeros} must lie in 1..dim ({dim})")
         self.n_params, self.dim, self.seed, self.device = n_params, dim, seed, device
         self.nonzeros, self.block_rows = nonzeros, block_rows
-        self._hashes: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # per row block: (columns, values), s x rows each
+        self._hashes: dict[
+            int, tuple[torch.Tensor, torch.Tensor]
+        ] = {}  # per row block: (columns, values), s x rows each
 
     def _block(self, r: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Row block r: (columns, signed values), each (s x rows)."""
@@ -42,7 +46,11 @@ class SJLTProjector:
 
     def __call__(self, blocks: Blocks, out: torch.Tensor | None = None) -> torch.Tensor:
         check_width(blocks, self.n_params, self.kind)
-        out = torch.zeros(blocks[0].shape[0], self.dim, device=blocks[0].device, dtype=blocks[0].dtype) if out is None else out.zero_()
+        out = (
+            torch.zeros(blocks[0].shape[0], self.dim, device=blocks[0].device, dtype=blocks[0].dtype)
+            if out is None
+            else out.zero_()
+        )
         for piece, r, within in row_pieces(blocks, self.block_rows):
             columns, values = self._block(r)
             take = slice(within, within + piece.shape[1])

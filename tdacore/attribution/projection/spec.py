@@ -27,7 +27,9 @@ class Projection:
         if self.kind not in PROJECTION_KINDS:
             raise ValueError(f"trak.projection.kind: unknown kind '{self.kind}' (known: {', '.join(PROJECTION_KINDS)})")
         if self.rest not in GRADIENT_PROJECTORS:
-            raise ValueError(f"trak.projection.rest: '{self.rest}' is not a gradient projector ({', '.join(GRADIENT_PROJECTORS)})")
+            raise ValueError(
+                f"trak.projection.rest: '{self.rest}' is not a gradient projector ({', '.join(GRADIENT_PROJECTORS)})"
+            )
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> Projection:
