@@ -196,6 +196,12 @@ def grid(ensembles: dict[str, Any], checkpoints: Sequence[int] = ()) -> list[Gri
     return points
 
 
+def point_columns(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns that name a grid point in results and tables, from its scores file's
+    attributes: ensemble kind, I, D, C, L and the number of members."""
+    return {key: attrs[key] for key in ("ensemble", "I", "D", "C", "L")} | {"members": len(attrs["members"])}
+
+
 def label(row: Mapping[str, Any]) -> str:
     """A grid point's short name in tables and legends, e.g. `dropout I=1 D=10`."""
     parts = [row["ensemble"], f"I={row['I']}"]

@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tdacore.ensembles.grid import label, sort_rows
+from tdacore.ensembles.grid import label, point_columns, sort_rows
 
 RELATIVE_COSTS = {
     "training time": "training_seconds",
@@ -61,12 +61,7 @@ def point_costs(
     gpu = {"gpu_peak_mb": score_attrs["gpu_peak_bytes"] / 2**20} if "gpu_peak_bytes" in score_attrs else {}
     return {
         "method": method,
-        "ensemble": score_attrs["ensemble"],
-        "I": score_attrs["I"],
-        "D": score_attrs["D"],
-        "C": score_attrs["C"],
-        "L": score_attrs["L"],
-        "members": len(score_attrs["members"]),
+        **point_columns(score_attrs),
         "lds": lds["lds"],
         "lds_sem": lds["lds_sem"],
         "n_test": lds["n_test"],

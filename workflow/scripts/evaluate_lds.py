@@ -2,6 +2,7 @@
 
 import json
 
+from tdacore.ensembles.grid import point_columns
 from tdacore.evaluation.lds import lds_per_example, summarize
 from tdacore.infra.steplog import start_log
 from tdacore.infra.store import atomic_path, read_h5, require_agreement
@@ -18,12 +19,7 @@ scored = truth["outputs"][:, : score_attrs["test_examples"]]
 per_example = lds_per_example(scores["scores"], truth["masks"], scored)
 record = {
     "method": snakemake.wildcards.method,  # the method's name: a method or a reading of one (per_method)
-    "ensemble": score_attrs["ensemble"],
-    "I": score_attrs["I"],
-    "D": score_attrs["D"],
-    "C": score_attrs["C"],
-    "L": score_attrs["L"],
-    "members": len(score_attrs["members"]),
+    **point_columns(score_attrs),
     "serving_seconds": score_attrs["serving_seconds"],
     "scores_file": str(snakemake.input.scores),
     **summarize(per_example),

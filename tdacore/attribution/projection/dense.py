@@ -7,7 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-from tdacore.attribution.projection.rowblocks import Blocks, block_size, check_width, n_row_blocks, row_pieces
+from tdacore.attribution.projection.rowblocks import (
+    Blocks,
+    block_size,
+    check_width,
+    n_row_blocks,
+    row_pieces,
+    zeroed_output,
+)
 from tdacore.infra.seeds import derive_seed, torch_generator
 
 
@@ -84,11 +91,7 @@ class GaussianProjector:
 
     def __call__(self, blocks: Blocks, out: torch.Tensor | None = None) -> torch.Tensor:
         check_width(blocks, self.n_params, self.kind)
-        out = (
-            torch.zeros(blocks[0].shape[0], self.dim, device=blocks[0].device, dtype=blocks[0].dtype)
-            if out is None
-            else out.zero_()
-        )
+        out = zeroed_output(blocks, self.dim, out)
         if self.fits:
             matrix, offset = self.matrix(), 0
             for block in blocks:

@@ -23,6 +23,14 @@ def check_width(blocks: Blocks, n_params: int, kind: str) -> None:
         raise ValueError(f"{kind} projector built for {n_params} parameters got gradients of width {width}")
 
 
+def zeroed_output(blocks: Blocks, dim: int, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Where a projection of `blocks` to `dim` accumulates: `out` zeroed, or a new zero tensor of
+    the gradient's rows, device and dtype."""
+    if out is not None:
+        return out.zero_()
+    return torch.zeros(blocks[0].shape[0], dim, device=blocks[0].device, dtype=blocks[0].dtype)
+
+
 def row_pieces(blocks: Blocks, block_rows: int) -> Iterator[tuple[torch.Tensor, int, int]]:
     """(columns of the gradient, row block r, first row within r): the gradient's columns cut at
     the row-block boundaries, each piece a view (no copy)."""

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import torch
 
-from tdacore.attribution.projection.rowblocks import Blocks, block_size, check_width, n_row_blocks, row_pieces
+from tdacore.attribution.projection.rowblocks import (
+    Blocks,
+    block_size,
+    check_width,
+    n_row_blocks,
+    row_pieces,
+    zeroed_output,
+)
 from tdacore.infra.seeds import derive_seed, torch_generator
 
 
@@ -46,11 +53,7 @@ class SJLTProjector:
 
     def __call__(self, blocks: Blocks, out: torch.Tensor | None = None) -> torch.Tensor:
         check_width(blocks, self.n_params, self.kind)
-        out = (
-            torch.zeros(blocks[0].shape[0], self.dim, device=blocks[0].device, dtype=blocks[0].dtype)
-            if out is None
-            else out.zero_()
-        )
+        out = zeroed_output(blocks, self.dim, out)
         for piece, r, within in row_pieces(blocks, self.block_rows):
             columns, values = self._block(r)
             take = slice(within, within + piece.shape[1])
