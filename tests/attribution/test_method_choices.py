@@ -4,6 +4,9 @@ unmasked model."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -148,3 +151,28 @@ def test_if_under_per_example_masks_takes_the_unmasked_curvature():
             site.training for site in variant.modules() if isinstance(site, nn.Dropout)
         )  # restored after the solve
     assert info["hessian_min_eigenvalue"] == pytest.approx(lowest, rel=1e-6) and info["cg_converged"]
+
+
+LANCZOS_IN_A_FRESH_PROCESS = """
+import sys, torch
+from tdacore.attribution.methods import lowest_hessian_eigenvalue
+from tdacore.models.outputs import CLASSIFICATION
+padding = torch.empty(int(sys.argv[1]))  # moves every later allocation: another memory layout
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.Tanh(), torch.nn.Linear(32, 10)).eval()
+x, y = torch.randn(600, 64), torch.arange(600) % 10
+print(repr(lowest_hessian_eigenvalue(model, x, y, CLASSIFICATION, chunk_size=128, seed=3)))
+"""
+
+
+def test_the_lowest_eigenvalue_of_a_float32_model_is_the_same_number_in_every_process():
+    """IF's shift is computed on a float64 copy and rounded to 4 digits (its Lanczos tolerance is
+    1e-2): processes with different memory layouts, whose float32 HVPs differ in their last bits,
+    give the same number."""
+    runs = [
+        subprocess.run([sys.executable, "-c", LANCZOS_IN_A_FRESH_PROCESS, str(pad)], capture_output=True, text=True)
+        for pad in (1, 1001, 50003)
+    ]
+    values = [float(run.stdout) for run in runs]
+    assert values == [values[0]] * 3, [run.stderr[-500:] for run in runs]
+    assert values[0] == float(f"{values[0]:.4g}")
