@@ -27,11 +27,6 @@ class Model:
             section["name"], section["dropout"], {k: v for k, v in section.items() if k not in ("name", "dropout")}
         )
 
-    @property
-    def spec(self) -> dict[str, Any]:
-        """The mapping tdacore.models.build.build_model takes."""
-        return {"name": self.name, **self.options, "dropout": self.dropout}
-
 
 @dataclass(frozen=True)
 class Optimiser:
