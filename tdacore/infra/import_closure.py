@@ -7,14 +7,14 @@ folder, a user's package); anything else (numpy, torch, the standard library) is
 environment's, not the workflow's. Every `import` and `from ... import` counts wherever it is
 written (a function's import runs when the function does), except under `if TYPE_CHECKING:`,
 which never runs. Importing `a.b.c` runs `a/__init__.py` and `a/b/__init__.py` too; `from a
-import b` imports the submodule `a.b` when there is one. Modules imported by name at run time
-(importlib: the configured architecture) are given as `dynamic`.
+import b` imports the submodule `a.b` when there is one. Code imported by name at run time (the
+configured model factory and data loader) is added by the workflow (tdacore.infra.references).
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -92,13 +92,10 @@ def import_closure(
     files: Iterable[str | Path] = (),
     modules: Iterable[str] = (),
     roots: Sequence[str | Path] = (),
-    dynamic: Mapping[str, Iterable[str]] | None = None,
 ) -> list[Path]:
     """Every file under `roots` that running the scripts `files` or importing `modules` runs,
-    sorted, the scripts themselves excluded. `dynamic[m]` names the modules that module m imports
-    by name at run time: they join the closure whenever m does."""
+    sorted, the scripts themselves excluded."""
     roots = [Path(root).resolve() for root in roots]
-    dynamic = dynamic or {}
     seen: dict[Path, str] = {}
     queue: list[tuple[str, Path]] = []
 
@@ -108,7 +105,6 @@ def import_closure(
             if path is not None and path not in seen:
                 seen[path] = name
                 queue.append((name, path))
-                visit(parent for module in dynamic.get(name, ()) for parent in _with_parents(module))
 
     for script in files:
         visit(imported_names(Path(script).resolve(), ""))

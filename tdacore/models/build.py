@@ -3,32 +3,34 @@ lives in its own module (tdacore.models.registry), every dropout site an `nn.Dro
 
 from __future__ import annotations
 
-import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
+from tdacore.infra.references import BadReference, call_with, load_reference
 from tdacore.infra.seeds import derive_seed
 from tdacore.infra.store import atomic_path, job_stamp
-from tdacore.models.registry import architecture_factory
+from tdacore.models.registry import model_options, model_reference
 
 
-def build_model(spec: dict[str, Any], in_dim: int, n_classes: int, seed: int) -> nn.Module:
-    """Instantiate `spec` (its name and sizes) with weights drawn from its own seeded stream."""
-    build = architecture(spec["name"])
+def build_model(
+    spec: Mapping[str, Any], in_dim: int, n_classes: int, seed: int, input_shape: tuple[int, ...] | None = None
+) -> nn.Module:
+    """Instantiate `spec` (a built-in architecture or a researcher's factory, with its options)
+    with weights drawn from its own seeded stream. The factory gets the data's sizes it names:
+    in_dim (values per example), input_shape (the shape of one example) and n_classes."""
+    ref = model_reference(spec)
+    factory = load_reference(ref)
+    sizes = {"in_dim": in_dim, "input_shape": tuple(input_shape or (in_dim,)), "n_classes": n_classes}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(seed, "init"))
-        return build(spec, in_dim, n_classes)
-
-
-def architecture(name: str) -> Callable[[dict[str, Any], int, int], nn.Module]:
-    """The builder of architecture `name`, imported by name (tdacore.models.registry), so that a
-    job imports its own architecture's module only."""
-    module, function = architecture_factory(name)
-    return getattr(importlib.import_module(module), function)
+        model = call_with(factory, ref.key, model_options(spec), sizes)
+    if not isinstance(model, nn.Module):
+        raise BadReference(f"{ref.key}: '{ref}' returned {type(model).__name__}, not a torch.nn.Module")
+    return model
 
 
 def n_parameters(model: nn.Module) -> int:
@@ -50,6 +52,6 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> t
     """Rebuild a model saved by save_model, in eval mode, on `device`."""
     saved = torch.load(path, map_location="cpu", weights_only=False)
     meta = saved["meta"]
-    model = build_model(meta["model"], meta["in_dim"], meta["n_classes"], seed=0)
+    model = build_model(meta["model"], meta["in_dim"], meta["n_classes"], seed=0, input_shape=meta.get("input_shape"))
     model.load_state_dict(saved["state_dict"])
     return model.to(device).eval(), meta

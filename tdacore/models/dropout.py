@@ -27,6 +27,27 @@ def dropout_sites(model: nn.Module) -> dict[str, nn.Dropout]:
     return {name: module for name, module in model.named_modules() if isinstance(module, nn.Dropout)}
 
 
+def require_dropout_sites(model: nn.Module) -> dict[str, nn.Dropout]:
+    """dropout_sites, refusing a model that has none, naming the modules whose outputs could be
+    masked instead (an nn.Dropout placed after one of them)."""
+    sites = dropout_sites(model)
+    if not sites:
+        candidates = [
+            name
+            for name, module in model.named_modules()
+            if name
+            and not list(module.children())
+            and any(p.requires_grad for p in module.parameters())
+            or type(module).__module__ == "torch.nn.modules.activation"
+        ]
+        raise ValueError(
+            f"{type(model).__name__} has no nn.Dropout module, so it has no dropout variants for a Dropout Ensemble: "
+            f"add nn.Dropout after some of the modules whose outputs could take masks ({', '.join(candidates)}), "
+            "or leave ensembles dropout (and the forward-only kinds) out of the config"
+        )
+    return sites
+
+
 def _site_shapes(model: nn.Module, example: torch.Tensor) -> dict[str, torch.Size]:
     """Per-example activation shape at each dropout site, found by one forward pass."""
     shapes: dict[str, torch.Size] = {}
@@ -48,9 +69,7 @@ def _site_shapes(model: nn.Module, example: torch.Tensor) -> dict[str, torch.Siz
 
 def sample_masks(model: nn.Module, example: torch.Tensor, seed: int) -> Masks:
     """One keep-mask per dropout site (Bernoulli(1 - p), scaled by 1 / (1 - p)) from `seed`."""
-    sites = dropout_sites(model)
-    if not sites:
-        raise ValueError(f"{type(model).__name__} has no nn.Dropout site: it has no dropout variants")
+    sites = require_dropout_sites(model)
     generator = torch_generator(seed)
     masks: Masks = {}
     for name, shape in _site_shapes(model, example).items():
@@ -102,9 +121,7 @@ def fresh_masks(model: nn.Module, seed: int) -> Iterator[nn.Module]:
     """The model in eval mode but for its dropout sites, which draw a fresh mask for every example
     and every call from torch's generator seeded with `seed` (its state is restored afterwards;
     per-sample gradients draw one per example: tdacore.attribution.grads uses vmap randomness="different")."""
-    sites = dropout_sites(model)
-    if not sites:
-        raise ValueError(f"{type(model).__name__} has no nn.Dropout site: it has no dropout variants")
+    sites = require_dropout_sites(model)
     model.eval()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -20,7 +20,6 @@ works on single examples (tdacore.attribution.grads).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from torch import nn
@@ -80,7 +79,7 @@ class GPT(nn.Module):
         return self.head(self.ln_final(h))
 
 
-def build(spec: dict[str, Any], in_dim: int, n_classes: int) -> GPT:
+def build(*, layers: int, heads: int, d_model: int, dropout: float, in_dim: int, n_classes: int) -> GPT:
     """The config's `model` entry as a GPT with a block size of in_dim characters of a
     vocabulary of n_classes (tdacore.models.registry)."""
-    return GPT(n_classes, in_dim, spec["layers"], spec["heads"], spec["d_model"], float(spec["dropout"]))
+    return GPT(n_classes, in_dim, layers, heads, d_model, float(dropout))

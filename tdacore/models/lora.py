@@ -21,6 +21,7 @@ from tdacore.infra.seeds import derive_seed
 from tdacore.infra.store import ProvenanceError, file_hash
 from tdacore.models.build import build_model, load_model, n_parameters, save_model
 from tdacore.models.outputs import outputs_for
+from tdacore.models.registry import model_label
 from tdacore.models.train import fit
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def check_targets(model_spec: dict[str, Any], in_dim: int, n_classes: int, targe
     for target in target_modules:
         if not any(name == target or name.endswith(f".{target}") for name in linear):
             raise ValueError(
-                f"lora.target_modules: '{target}' names no linear module of {model_spec['name']} "
+                f"lora.target_modules: '{target}' names no linear module of {model_label(model_spec)} "
                 f"(its linear modules end in {sorted({n.rsplit('.', 1)[-1] for n in linear})})"
             )
 
@@ -97,6 +98,7 @@ def train_adapter(
     )
     meta = {
         **{key: base_meta[key] for key in ("model", "in_dim", "n_classes", "train_hash")},
+        "input_shape": base_meta.get("input_shape"),
         "kind": "lora_adapter",
         "role": "adapter",
         "index": model_index,

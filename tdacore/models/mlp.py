@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
@@ -25,6 +23,6 @@ class MLP(nn.Module):
         return self.net(x)
 
 
-def build(spec: dict[str, Any], in_dim: int, n_classes: int) -> MLP:
+def build(*, hidden: list[int], dropout: float, in_dim: int, n_classes: int) -> MLP:
     """The config's `model` entry (`hidden`, `dropout`) as an MLP (tdacore.models.registry)."""
-    return MLP(in_dim, list(spec["hidden"]), n_classes, float(spec["dropout"]))
+    return MLP(in_dim, list(hidden), n_classes, float(dropout))

@@ -20,7 +20,6 @@ works on single examples, and `w_q`/`w_k`/`w_v`/`w_o` are separate `nn.Linear`s 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -141,9 +140,9 @@ class MusicTransformer(nn.Module):
         return self.readout(self.ln_final(h))
 
 
-def build(spec: dict[str, Any], in_dim: int, n_classes: int) -> MusicTransformer:
+def build(
+    *, layers: int, heads: int, d_model: int, d_ff: int, dropout: float, in_dim: int, n_classes: int
+) -> MusicTransformer:
     """The config's `model` entry as a Music Transformer over sequences of up to in_dim events of
     a vocabulary of n_classes (tdacore.models.registry)."""
-    return MusicTransformer(
-        n_classes, in_dim, spec["layers"], spec["heads"], spec["d_model"], spec["d_ff"], float(spec["dropout"])
-    )
+    return MusicTransformer(n_classes, in_dim, layers, heads, d_model, d_ff, float(dropout))

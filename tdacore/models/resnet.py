@@ -15,7 +15,6 @@ example does not depend on the other examples of its batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import nn
@@ -67,6 +66,6 @@ class ResNet9(nn.Module):
         return self.linear(out.mean(dim=(2, 3)))
 
 
-def build(spec: dict[str, Any], in_dim: int, n_classes: int) -> ResNet9:
+def build(*, widths: list[int], dropout: float, in_dim: int, n_classes: int) -> ResNet9:
     """The config's `model` entry (`widths`, `dropout`) as a ResNet-9 (tdacore.models.registry)."""
-    return ResNet9(in_dim, list(spec["widths"]), n_classes, float(spec["dropout"]))
+    return ResNet9(in_dim, list(widths), n_classes, float(dropout))

@@ -79,6 +79,13 @@ def _stats(epoch: int, start: float, loss_sum: torch.Tensor, n: int) -> dict[str
     return {"epochs_trained": epoch, "train_seconds": time.perf_counter() - start, "final_loss": float(loss_sum) / n}
 
 
+def model_sizes(data: Dataset) -> dict[str, Any]:
+    """The data's sizes a model is built for: values per example (in_dim), the shape of one
+    example (input_shape) and the classes or vocabulary (n_classes)."""
+    shape = tuple(int(n) for n in data.x_train.shape[1:])
+    return {"in_dim": int(np.prod(shape)), "input_shape": list(shape), "n_classes": int(data.n_classes)}
+
+
 def train_member(
     data: Dataset,
     role: str,
@@ -102,14 +109,14 @@ def train_member(
     """
     subset = random_subset(data.n_train, fraction, derive_seed(seed, f"{role}-subset", index))
     model_seed = derive_seed(seed, f"{role}-model", index)
-    model = build_model(model_spec, data.x_train.shape[1], data.n_classes, model_seed).to(device)
+    sizes = model_sizes(data)
+    model = build_model(model_spec, **sizes, seed=model_seed).to(device)
     meta: dict[str, Any] = {
         "role": role,
         "index": index,
         "training_run": f"{role}-{index}",
         "model": model_spec,
-        "in_dim": int(data.x_train.shape[1]),
-        "n_classes": data.n_classes,
+        **sizes,
         "n_params": n_parameters(model),
         "model_seed": model_seed,
         "subset": subset.tolist(),

@@ -12,8 +12,10 @@ from typing import Any
 
 from tdacore.attribution.registry import ALL_CHOICES, METHODS, Method
 from tdacore.attribution.ridge import Ridge
+from tdacore.data.sources import data_reference
 from tdacore.ensembles.grid import TRAK_ONLY, GridPoint, grid
 from tdacore.evaluation.sweeps import grid_readings
+from tdacore.infra.references import Reference
 from tdacore.plan.settings import Influence, Lora, Model, Optimiser, Projection, Selection
 
 TWO_STEP = ("dropout", "lora")  # the ensemble kinds whose members are K groups x D (or L) variants
@@ -77,6 +79,7 @@ class Plan:
     device: str
     threads: int
     data: Mapping[str, Any]
+    data_loader: Reference  # the loader of the data: a built-in source's or a researcher's
     model: Model
     optimiser: Optimiser
     projection: Projection
@@ -310,6 +313,7 @@ def plan_from_config(config: Mapping[str, Any]) -> Plan:
         device=config["device"],
         threads=config["threads"],
         data=config["data"],
+        data_loader=data_reference(config["data"]),
         model=Model.from_config(config["model"]),
         optimiser=optimiser,
         projection=projection,

@@ -8,24 +8,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tdacore.attribution.projection.spec import Projection
+from tdacore.infra.references import Reference
+from tdacore.models.registry import model_options, model_reference
 
 __all__ = ["Influence", "Lora", "Model", "Optimiser", "Projection", "Selection"]
 
 
 @dataclass(frozen=True)
 class Model:
-    """model: the architecture `name` (tdacore.models.registry), its dropout rate (the sites a
-    Dropout Ensemble masks) and its own options (hidden sizes, widths, layers, ...)."""
+    """model: the factory that builds it, a built-in architecture (`name`, tdacore.models.registry)
+    or a researcher's own (`factory`, "module:function"), and the options it passes (hidden sizes,
+    widths, layers, dropout rate, ...)."""
 
-    name: str
-    dropout: float
+    factory: Reference
     options: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> Model:
-        return cls(
-            section["name"], section["dropout"], {k: v for k, v in section.items() if k not in ("name", "dropout")}
-        )
+        return cls(model_reference(section), model_options(section))
 
 
 @dataclass(frozen=True)

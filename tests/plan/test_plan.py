@@ -220,3 +220,17 @@ def test_the_plan_reads_every_config_the_repository_ships():
 def test_plan_is_torch_free():
     code = "import sys, tdacore.plan; assert not [m for m in sys.modules if m.startswith('torch')]"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_researchers_model_and_data_plan_through_the_same_references_as_built_ins():
+    example = plan_from_config(yaml.safe_load((REPO / "examples" / "digits_cnn" / "config.yaml").read_text()))
+    assert str(example.model.factory) == "examples/digits_cnn/digits_cnn.py:build"
+    assert example.model.options == {"channels": 8, "dropout": 0.2}
+    assert str(example.data_loader) == "examples/digits_cnn/digits_data.py:load"
+    assert [len(r.grid) for r in example.readings.values()] == [2 + 1, 2 + 1]  # naive I in {1, 3}; dropout 1 x 10
+    default = plan_from_config(DEFAULT)
+    assert str(default.model.factory) == "tdacore.models.mlp:build"
+    assert default.model.options == {"hidden": [128, 64], "dropout": 0.1}
+    assert str(default.data_loader) == "tdacore.data.loaders:mnist5k"
+    with pytest.raises(ValueError, match="^model.factory: 'mypkg' is not a reference"):
+        plan_from_config({**DEFAULT, "model": {"factory": "mypkg"}})

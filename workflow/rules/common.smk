@@ -8,7 +8,7 @@ from snakemake.utils import validate
 from tdacore.data.sources import GENERATED_TEST_TARGETS, model_dims
 from tdacore.ensembles.grid import FORWARD_ONLY, parse_member, parse_point
 from tdacore.infra.import_closure import import_closure
-from tdacore.models.registry import architecture_factory
+from tdacore.infra.references import source_files
 from tdacore.plan import plan_from_config
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -26,9 +26,11 @@ CONDA_ENV = "../../environment.yaml"  # python 3.11 + tdacore, for --software-de
 # generated event (made by generate_events); for digits and text, the data set itself (text: its
 # real test continuations are the scored targets).
 ATTRIBUTION_DATA = (
-    f"{RESULTS}/data/{'generated' if config['data']['source'] in GENERATED_TEST_TARGETS else 'dataset'}.h5"
+    f"{RESULTS}/data/{'generated' if config['data'].get('source') in GENERATED_TEST_TARGETS else 'dataset'}.h5"
 )
-if PLAN.lora_models:
+# A LoRA Ensemble's target modules, checked while planning where the data's sizes are known then
+# (a built-in source; a researcher's data is checked by the adapter's job).
+if PLAN.lora_models and model_dims(config["data"]) is not None:
     from tdacore.models.lora import check_targets  # imports torch: only configs with adapters pay for it
 
     check_targets(config["model"], *model_dims(config["data"]), list(PLAN.lora.target_modules))
@@ -60,7 +62,7 @@ def refuse_before_any_job(jobs):
     such GPU (on a cluster, each job checks its own node)."""
     if RAW_MISSING and any(job.rule.name == "prepare_data" for job in jobs):
         raise FileNotFoundError(
-            f"data.source = {config['data']['source']}: missing {', '.join(FETCH)} ({RAW_MISSING[0].key}). Copy them "
+            f"data.source = {config['data'].get('source')}: missing {', '.join(FETCH)} ({RAW_MISSING[0].key}). Copy them "
             "there, or fetch them with `snakemake download --configfile <this config>` (needs internet); nothing was run."
         )
     if PLAN.device.startswith("cuda") and workflow.local_exec:
@@ -77,22 +79,31 @@ def refuse_before_any_job(jobs):
 # jobs import (workflow/Snakefile adds it to every such rule once all are defined), so that an
 # edit to any of them reruns the rule's jobs and what follows, and an edit to anything else reruns
 # nothing. The files are the script's import closure (tdacore.infra.import_closure, a static walk of
-# the imports while the DAG is planned) under the script's folder and tdacore's checkout, with
-# the module of each architecture the jobs build, which tdacore.models.build imports by name.
+# the imports while the DAG is planned) under the script's folder and tdacore's checkout, with the
+# code that tdacore imports by name where the config points to it (tdacore.infra.references): the
+# model's factory (a built-in architecture or a researcher's) wherever models are built, the
+# data's loader wherever data is loaded, each with the files of its own folder or package it imports.
+CODE_RUNNERS = {"model": TDACORE / "models" / "build.py", "data": TDACORE / "data" / "load.py"}
+
+
 def script_sources(rule):
     """The source files a rule's script runs (its own file aside: Snakemake tracks it)."""
     script = Path(rule.basedir.get_path_or_uri(secret_free=True), rule.script).resolve()
-    architectures = [architecture_factory(name)[0] for name in models_built_by(rule.name)]
-    closure = import_closure(
-        [script], roots=[script.parent, TDACORE.parent], dynamic={"tdacore.models.build": architectures}
-    )
-    return [str(path) for path in closure]
+    closure = import_closure([script], roots=[script.parent, TDACORE.parent])
+    called = [
+        path
+        for ref in code_references(rule.name)
+        if CODE_RUNNERS[ref.key.partition(".")[0]].resolve() in closure
+        for path in source_files(ref, Path.cwd())
+    ]
+    return [str(path) for path in dict.fromkeys([*closure, *called])]
 
 
-def models_built_by(rule_name):
-    """The architectures (model.name) that a rule's jobs may build: the benchmark's settings'
-    for bench (rules/bench.smk), the config's for every other rule."""
-    return sorted(BENCH_ARCHITECTURES) if rule_name == "bench" else [PLAN.model.name]
+def code_references(rule_name):
+    """The config's references to code that a rule's jobs may run: the model factories of the
+    benchmark's settings for bench (rules/bench.smk), the config's model factory and data loader
+    for every other rule."""
+    return BENCH_FACTORIES if rule_name == "bench" else [PLAN.model.factory, PLAN.data_loader]
 
 
 # Per-member files, by the step that makes them (its rule name), i.e. TRAK features (one pass
@@ -221,6 +232,12 @@ def point_file(kind, method, point):
 def point_files(kind):
     """Every grid point's file of `kind`, reading by reading."""
     return [point_file(kind, name, point) for name, reading in READINGS.items() for point in reading.grid]
+
+
+def showcase_point(method):
+    """The grid point whose scores the proponents figure shows: the reading's largest ensemble
+    (the most members; the first listed among equals)."""
+    return max(READINGS[method].grid, key=lambda point: len(point.members()))
 
 
 def theory_members(method, kind):

@@ -94,7 +94,7 @@ rule export_chorales:
 rule prepare_data:
     input:
         # the source's raw files or folder, the exported chorales, or none (the bundled digits)
-        raw=[CHORALES_DIR] if config["data"]["source"] == "bach_chorales" else [str(raw.path) for raw in RAW],
+        raw=[CHORALES_DIR] if config["data"].get("source") == "bach_chorales" else [str(raw.path) for raw in RAW],
     output:
         f"{RESULTS}/data/dataset.h5",
     log:

@@ -29,6 +29,7 @@ FINAL_OUTPUTS = [
 FINAL_OUTPUTS += [f"{RESULTS}/figures/lds_vs_I.png", f"{RESULTS}/figures/lds_vs_cost.png"]
 FINAL_OUTPUTS += [f"{RESULTS}/figures/forward_only.png"] if FORWARD_ONLY_FIGURE else []
 FINAL_OUTPUTS += [f"{RESULTS}/figures/checkpoints.png"] if "checkpoints" in PLAN.kinds else []
+FINAL_OUTPUTS += [f"{RESULTS}/figures/proponents_{name}.png" for name in READINGS]
 if PLAN.sweeps:
     FINAL_OUTPUTS += [f"{RESULTS}/tables/selection.{ext}" for ext in ("tsv", "html")] + [
         f"{RESULTS}/figures/selected_lds_vs_I.png"
@@ -118,6 +119,30 @@ rule figure:
         title=TITLE,
     script:
         "../scripts/figure.py"
+
+
+# What a user looks at first: for a few test examples, the training examples that raise and that
+# lower the model output most, by the scores of the reading's largest ensemble.
+rule proponents:
+    input:
+        scores=lambda wildcards: point_file("scores", wildcards.method, showcase_point(wildcards.method)),
+        data=ATTRIBUTION_DATA,
+    output:
+        report(
+            f"{RESULTS}/figures/proponents_{{method}}.png",
+            caption="../report/proponents.rst",
+            category="Figures",
+            labels={"figure": "proponents", "method": "{method}"},
+        ),
+    log:
+        f"{RESULTS}/logs/figures/proponents_{{method}}.log",
+    conda:
+        CONDA_ENV
+    params:
+        title=lambda wildcards: f"{TITLE}: {wildcards.method}, {showcase_point(wildcards.method).ensemble} "
+        f"{showcase_point(wildcards.method).name}",
+    script:
+        "../scripts/proponents.py"
 
 
 # Section 5: Lemma 5.1 on the per-member scores the grid already has (no new training or
