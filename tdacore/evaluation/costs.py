@@ -2,7 +2,8 @@
 
 Per grid point of an ensemble kind and method, from what the run itself recorded:
     training time  sum over the training runs its members come from, each counted once, of the
-                   run's recorded wall time (up to the latest checkpoint used)
+                   run's recorded wall time (up to the latest checkpoint used); "not trained
+                   here" where a member's model is one the researcher brought (model.checkpoints)
     serving time   the in-process time of its per-member jobs (featurize, forward-only Q, member
                    scores) plus its aggregation, process start-up excluded; the jobs' whole wall
                    times (start-up included) are reported beside it
@@ -23,6 +24,7 @@ from typing import Any
 
 from tdacore.ensembles.grid import label, point_columns, sort_rows
 
+NOT_TRAINED = "not trained here"  # the training time of a model the researcher brought
 RELATIVE_COSTS = {
     "training time": "training_seconds",
     "serving time": "serving_seconds",
@@ -59,14 +61,15 @@ def point_costs(
         raise ValueError(f"{method} {score_attrs['ensemble']}: no serving job benchmarks given")
     rss = [b["max_rss_mb"] for b in benchmarks if math.isfinite(b["max_rss_mb"])]
     gpu = {"gpu_peak_mb": score_attrs["gpu_peak_bytes"] / 2**20} if "gpu_peak_bytes" in score_attrs else {}
+    training = score_attrs["training_seconds"]
     return {
         "method": method,
         **point_columns(score_attrs),
-        "lds": lds["lds"],
-        "lds_sem": lds["lds_sem"],
-        "n_test": lds["n_test"],
+        "lds": lds["lds"] if lds else None,
+        "lds_sem": lds["lds_sem"] if lds else None,
+        "n_test": lds["n_test"] if lds else score_attrs["test_examples"],
         "training_runs": len(score_attrs["training_runs"]),
-        "training_seconds": score_attrs["training_seconds"],
+        "training_seconds": NOT_TRAINED if training is None else training,
         "serving_seconds": score_attrs["serving_seconds"],
         "space_params": score_attrs["space_params"],
         "peak_rss_mb": max(rss) if rss else math.nan,
@@ -89,8 +92,11 @@ def relative_costs(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if not reference:
             raise ValueError(f"relative costs of {method} need its naive I = 1 grid point (one model) as the reference")
         for cost, column in RELATIVE_COSTS.items():
-            base = float(reference[0][column])
-            values = {label(r): float(r[column]) / base for r in part}
+            if any(r[column] == NOT_TRAINED for r in part):
+                values = {}
+            else:
+                base = float(reference[0][column])
+                values = {label(r): float(r[column]) / base for r in part}
             table.append({"method": method, "cost": cost, **{c: values.get(c) for c in columns}})
     return table
 

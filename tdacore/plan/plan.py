@@ -95,6 +95,7 @@ class Plan:
     checkpointed_models: tuple[int, ...]  # base models whose training saves intermediate checkpoints
     projection_passes: int  # projection passes p1..pP of each model that needs any
     ridges: tuple[Ridge, ...]  # every ridge a TRAK reading uses (one kernel per member and ridge)
+    scores_only: bool = False  # lds: null: no LDS ground truth, the scores are the product
 
     @property
     def results(self) -> str:
@@ -273,6 +274,35 @@ def _theory(readings: Mapping[str, Reading]) -> dict[tuple[str, str], TheoryPlan
     return plan
 
 
+def _check_brought_models(
+    model: Model,
+    readings: Mapping[str, Reading],
+    optimiser: Optimiser,
+    checkpointed: tuple[int, ...],
+    base_models: set[int],
+) -> None:
+    """With model.checkpoints the base models are the files given, as they are: every grid must
+    need no more of them than given, nor other training of them (another base fraction, or the
+    intermediate epochs of a training run)."""
+    given = len(model.checkpoints)
+    if max(base_models) >= given:
+        raise ValueError(
+            f"model.checkpoints gives {given} trained model(s), but the ensemble grids need base models "
+            f"0..{max(base_models)}: give more, or lower I"
+        )
+    other = [name for name, r in readings.items() if r.base_fraction != optimiser.base_fraction]
+    if other:
+        raise ValueError(
+            f"per_method.{other[0]}.base_fraction: with model.checkpoints the base models are the files given; "
+            "remove it (its models would be trained on another share of the data)"
+        )
+    if checkpointed:
+        raise ValueError(
+            "model.checkpoints: the grids ask for intermediate checkpoints of a training run (ensembles checkpoints, "
+            "or lora.base_epoch before the last epoch), which a model brought trained does not have"
+        )
+
+
 def plan_from_config(config: Mapping[str, Any]) -> Plan:
     """The Plan of a config that passed workflow/schemas/config.schema.yaml (its defaults filled
     in); a ValueError naming the key at fault where sections disagree."""
@@ -306,6 +336,12 @@ def plan_from_config(config: Mapping[str, Any]) -> Plan:
             f"without a ridge ({', '.join(unridged)}), Phi^T Phi is singular (its rank is at most n_train). "
             "Lower the dimension, or set trak.ridge or trak.ridge_relative"
         )
+    if config["lds"] is None and config.get("sweeps"):
+        raise ValueError("sweeps: choosing a reading needs the LDS; with lds: null (scores only) remove the sweeps")
+    model = Model.from_config(config["model"])
+    checkpointed = tuple(sorted({m.model for m in members if m.epoch is not None} | adapted_early))
+    if model.checkpoints:
+        _check_brought_models(model, readings, optimiser, checkpointed, {m.model for m in members})
     passes = [p.n_passes for r in readings.values() for p in r.grid if any(m.projection_only for m in p.members())]
     return Plan(
         experiment=config["experiment"],
@@ -314,7 +350,7 @@ def plan_from_config(config: Mapping[str, Any]) -> Plan:
         threads=config["threads"],
         data=config["data"],
         data_loader=data_reference(config["data"]),
-        model=Model.from_config(config["model"]),
+        model=model,
         optimiser=optimiser,
         projection=projection,
         influence=Influence.from_config(config["influence"]),
@@ -324,9 +360,10 @@ def plan_from_config(config: Mapping[str, Any]) -> Plan:
         trak_test_examples=trak_entry.get("test_examples", config["data"]["n_test"]),
         readings=readings,
         sweeps={name: _sweep(name, names, settings, readings) for name, (names, settings) in sweeps.items()},
-        theory=_theory(readings),
+        theory={} if model.checkpoints or config["lds"] is None else _theory(readings),
         lora_models=lora_models,
-        checkpointed_models=tuple(sorted({m.model for m in members if m.epoch is not None} | adapted_early)),
+        checkpointed_models=checkpointed,
         projection_passes=max(passes, default=0),
         ridges=tuple({r.ridge.tag: r.ridge for r in readings.values() if r.ridge is not None}.values()),
+        scores_only=config["lds"] is None,
     )

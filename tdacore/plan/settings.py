@@ -18,14 +18,16 @@ __all__ = ["Influence", "Lora", "Model", "Optimiser", "Projection", "Selection"]
 class Model:
     """model: the factory that builds it, a built-in architecture (`name`, tdacore.models.registry)
     or a researcher's own (`factory`, "module:function"), and the options it passes (hidden sizes,
-    widths, layers, dropout rate, ...)."""
+    widths, layers, dropout rate, ...), and the trained models a researcher brings as base models
+    0, 1, ... instead of training them (`checkpoints`: files of state dicts)."""
 
     factory: Reference
     options: Mapping[str, Any] = field(default_factory=dict)
+    checkpoints: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> Model:
-        return cls(model_reference(section), model_options(section))
+        return cls(model_reference(section), model_options(section), tuple(section.get("checkpoints", ())))
 
 
 @dataclass(frozen=True)

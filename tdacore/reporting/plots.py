@@ -172,13 +172,17 @@ def lds_vs_cost(rows: list[dict], out: str | os.PathLike, title: str) -> None:
     for row_axes, method in zip(axes, methods):
         part = frame[frame["method"] == method]
         for ax, (column, name) in zip(row_axes, COSTS.items()):
-            _lines(ax, part, column, palette)
+            ax.set_title(_panel_title(method, part, f", {name.split(' (')[0]}"), fontsize=10)
+            measured = part.assign(**{column: pd.to_numeric(part[column], errors="coerce")}).dropna(subset=[column])
+            if measured.empty:  # models the researcher brought: not trained here
+                ax.text(0.5, 0.5, "not trained here", ha="center", va="center", transform=ax.transAxes)
+                continue
+            _lines(ax, measured, column, palette)
             ax.set_xscale("log")
             ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
             ax.xaxis.set_minor_formatter(ticker.NullFormatter())
             ax.set_xlabel(name)
-            ax.set_title(_panel_title(method, part, f", {name.split(' (')[0]}"), fontsize=10)
     _save(fig, out, title)
 
 

@@ -234,3 +234,16 @@ def test_a_researchers_model_and_data_plan_through_the_same_references_as_built_
     assert str(default.data_loader) == "tdacore.data.loaders:mnist5k"
     with pytest.raises(ValueError, match="^model.factory: 'mypkg' is not a reference"):
         plan_from_config({**DEFAULT, "model": {"factory": "mypkg"}})
+
+
+def test_brought_models_and_scores_only_runs_plan_without_training():
+    config = yaml.safe_load((REPO / "examples" / "digits_cnn" / "scores_only.yaml").read_text())
+    plan = plan_from_config(config)
+    assert plan.model.checkpoints == ("resources/digits_cnn/my_cnn.pt",) and plan.scores_only and plan.theory == {}
+    assert plan.model.options == {"channels": 8, "dropout": 0.2}  # the files are not the factory's options
+    with pytest.raises(ValueError, match=r"gives 1 trained model\(s\), but the ensemble grids need base models 0..2"):
+        plan_from_config({**config, "ensembles": {"naive": {"I": [1, 3]}}})
+    with pytest.raises(ValueError, match="^per_method.gradcos.base_fraction: with model.checkpoints"):
+        plan_from_config({**config, "per_method": {"gradcos": {"base_fraction": 1.0}}})
+    with pytest.raises(ValueError, match="^sweeps: choosing a reading needs the LDS"):
+        plan_from_config({**config, "sweeps": {"trak_ridge": {"reading": "trak", "ridge_relative": [0, 0.5]}}})

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import math
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import h5py
+import numpy as np
+import torch
 import yaml
 from helpers import REPO, planned_jobs, snakemake
 
@@ -61,3 +66,63 @@ def test_the_digits_cnn_example_runs_end_to_end_and_tracks_its_own_code(tmp_path
     data_file = example / "digits_data.py"
     data_file.write_text(data_file.read_text() + "\n# an edit\n")
     assert "prepare_data" in planned_jobs(snakemake(tmp_path, config, "--dry-run").stdout)
+
+
+def test_a_brought_checkpoint_is_a_base_model_with_the_scores_of_the_same_model_trained_here(tmp_path: Path):
+    shutil.copytree(DIGITS, tmp_path / "examples" / "digits_cnn")
+    config = digits_cnn_at_ci_size()
+    assert snakemake(tmp_path, config).returncode == 0
+    results = tmp_path / "results" / "digits_cnn"
+    trained = {
+        point: h5py.File(results / "scores" / "trak" / point, "r")["scores"][()]
+        for point in ("naive/I1.h5", "dropout/I1-D3.h5")
+    }
+    # the researcher's own file: base model 0's weights, saved as a plain state dict outside results/
+    mine = tmp_path / "my_cnn.pt"
+    torch.save(torch.load(results / "models" / "base" / "0.pt", weights_only=False)["state_dict"], mine)
+    before = mine.read_bytes()
+    brought = {**config, "model": {**config["model"], "checkpoints": ["my_cnn.pt"]}}
+    jobs = planned_jobs(snakemake(tmp_path, brought, "--dry-run").stdout)
+    assert jobs.get("import_checkpoint") == 1 and "train_base" not in jobs and "retrain_subset" not in jobs
+    run = snakemake(tmp_path, brought)
+    assert run.returncode == 0, run.stderr[-3000:]
+    for point, scores in trained.items():
+        np.testing.assert_array_equal(h5py.File(results / "scores" / "trak" / point, "r")["scores"][()], scores)
+    costs = read_tsv(results / "tables" / "costs.tsv")
+    assert {r["training_seconds"] for r in costs} == {"not trained here"}
+    assert mine.read_bytes() == before
+    meta = torch.load(results / "models" / "base" / "0.pt", weights_only=False)["meta"]
+    assert meta["checkpoint_file"] == "my_cnn.pt" and meta["trained_here"] is False
+
+
+def test_a_model_trained_elsewhere_is_attributed_with_no_training_job(tmp_path: Path):
+    example = tmp_path / "examples" / "digits_cnn"
+    shutil.copytree(DIGITS, example)
+    trained = subprocess.run(
+        [sys.executable, str(example / "train_my_cnn.py"), "resources/digits_cnn/my_cnn.pt", "--epochs", "3"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert trained.returncode == 0, trained.stderr
+    config = yaml.safe_load((example / "scores_only.yaml").read_text())
+    config = {
+        **config,
+        "device": "cpu",
+        "data": {**config["data"], "n_test": 30},
+        "ensembles": {"naive": {"I": [1]}, "dropout": {"I": [1], "D": [3]}},
+    }
+    config["trak"]["projection"]["dim"] = 64
+    jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run").stdout)
+    assert jobs["import_checkpoint"] == 1 and jobs["featurize"] == 1 + 3
+    assert not {"train_base", "retrain_subset", "ground_truth", "evaluate_lds"} & set(jobs)
+    run = snakemake(tmp_path, config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results" / "digits_cnn_scores_only"
+    for method in ("trak", "gradcos"):
+        scores = h5py.File(results / "scores" / method / "dropout" / "I1-D3.h5", "r")["scores"][()]
+        assert scores.shape == (30, 1348) and np.isfinite(scores).all()
+        assert (results / "figures" / f"proponents_{method}.png").is_file()
+    rows = read_tsv(results / "tables" / "costs.tsv")
+    assert [(r["lds"], r["training_seconds"]) for r in rows] == [(None, "not trained here")] * 4
+    assert not (results / "tables" / "lds.tsv").exists()

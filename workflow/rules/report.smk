@@ -20,16 +20,21 @@ THEORY_DRAWS = 200  # Section 5: random subsets per measured squared error
 PLAN_MAX_VARIANTS = 50  # the planner's largest D (or L) per base model: the paper's largest D
 
 
-# What `snakemake` (the target all) and the report make: every table and every figure the grid has data for.
+# What `snakemake` (the target all) and the report make: every table and every figure the grid has
+# data for. A scores-only run (lds: null): every grid point's scores, the proponents figures and
+# the cost tables (without LDS columns).
 FINAL_OUTPUTS = [
     f"{RESULTS}/tables/{name}.{kind}"
-    for name in ("lds", "costs", "relative_costs", "peak_memory")
+    for name in ("costs", "relative_costs", "peak_memory", *(() if PLAN.scores_only else ("lds",)))
     for kind in ("tsv", "html")
 ]
-FINAL_OUTPUTS += [f"{RESULTS}/figures/lds_vs_I.png", f"{RESULTS}/figures/lds_vs_cost.png"]
-FINAL_OUTPUTS += [f"{RESULTS}/figures/forward_only.png"] if FORWARD_ONLY_FIGURE else []
-FINAL_OUTPUTS += [f"{RESULTS}/figures/checkpoints.png"] if "checkpoints" in PLAN.kinds else []
 FINAL_OUTPUTS += [f"{RESULTS}/figures/proponents_{name}.png" for name in READINGS]
+if PLAN.scores_only:
+    FINAL_OUTPUTS += point_files("scores")
+else:
+    FINAL_OUTPUTS += [f"{RESULTS}/figures/lds_vs_I.png", f"{RESULTS}/figures/lds_vs_cost.png"]
+    FINAL_OUTPUTS += [f"{RESULTS}/figures/forward_only.png"] if FORWARD_ONLY_FIGURE else []
+    FINAL_OUTPUTS += [f"{RESULTS}/figures/checkpoints.png"] if "checkpoints" in PLAN.kinds else []
 if PLAN.sweeps:
     FINAL_OUTPUTS += [f"{RESULTS}/tables/selection.{ext}" for ext in ("tsv", "html")] + [
         f"{RESULTS}/figures/selected_lds_vs_I.png"
@@ -57,7 +62,7 @@ rule lds_table:
 
 rule cost_tables:
     input:
-        lds=point_files("lds"),
+        lds=[] if PLAN.scores_only else point_files("lds"),
         scores=point_files("scores"),
         benchmarks=[
             path

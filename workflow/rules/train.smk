@@ -3,6 +3,15 @@
 # per random subset S_j of size alpha * n).
 
 OPTIMISER = {key: value for key, value in config["train"].items() if key not in ("base_fraction", "checkpoints")}
+# What builds a model: the model section but for the trained models a researcher brings.
+MODEL_SPEC = {key: value for key, value in config["model"].items() if key != "checkpoints"}
+for _n, _path in enumerate(PLAN.model.checkpoints):
+    if not Path(_path).is_file():
+        raise ValueError(f"model.checkpoints[{_n}]: {_path} is not a file")
+    if Path(_path).resolve().is_relative_to(Path("results").resolve()):
+        raise ValueError(
+            f"model.checkpoints[{_n}]: {_path} lies inside results/, which the workflow writes: keep it outside"
+        )
 
 
 rule train_base:
@@ -23,7 +32,7 @@ rule train_base:
         role="base",
         seed=config["seed"],
         device=config["device"],
-        model=config["model"],
+        model=MODEL_SPEC,
         train=OPTIMISER,
         fraction=config["train"]["base_fraction"],
     script:
@@ -43,34 +52,63 @@ use rule train_base as train_base_at_fraction with:
         role="base",
         seed=config["seed"],
         device=config["device"],
-        model=config["model"],
+        model=MODEL_SPEC,
         train=OPTIMISER,
         fraction=lambda wildcards: float(wildcards.fraction),
 
 
-rule retrain_subset:
-    input:
-        data=f"{RESULTS}/data/dataset.h5",
-    output:
-        model=f"{RESULTS}/models/retrain/{{j}}.pt",
-    log:
-        f"{RESULTS}/logs/retrain_subset/{{j}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/retrain_subset/{{j}}.tsv"
-    conda:
-        CONDA_ENV
-    threads: config["threads"]
-    resources:
-        gpu=1,
-    params:
-        role="retrain",
-        seed=config["seed"],
-        device=config["device"],
-        model=config["model"],
-        train=OPTIMISER,
-        fraction=config["lds"]["alpha"],
-    script:
-        "../scripts/train_model.py"
+# The LDS retrains (none in a scores-only run, lds: null).
+if not PLAN.scores_only:
+
+    rule retrain_subset:
+        input:
+            data=f"{RESULTS}/data/dataset.h5",
+        output:
+            model=f"{RESULTS}/models/retrain/{{j}}.pt",
+        log:
+            f"{RESULTS}/logs/retrain_subset/{{j}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/retrain_subset/{{j}}.tsv"
+        conda:
+            CONDA_ENV
+        threads: config["threads"]
+        resources:
+            gpu=1,
+        params:
+            role="retrain",
+            seed=config["seed"],
+            device=config["device"],
+            model=MODEL_SPEC,
+            train=OPTIMISER,
+            fraction=config["lds"]["alpha"],
+        script:
+            "../scripts/train_model.py"
+
+
+if PLAN.model.checkpoints:
+
+    # Base models a researcher brings (model.checkpoints): base model i is the i-th file, loaded into
+    # the model the config builds, with no training job. The file is only read.
+    rule import_checkpoint:
+        input:
+            data=f"{RESULTS}/data/dataset.h5",
+            checkpoint=lambda wildcards: PLAN.model.checkpoints[int(wildcards.i)],
+        output:
+            model=f"{RESULTS}/models/base/{{i}}.pt",
+        log:
+            f"{RESULTS}/logs/import_checkpoint/{{i}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/import_checkpoint/{{i}}.tsv"
+        wildcard_constraints:
+            i="|".join(map(str, range(len(PLAN.model.checkpoints)))),
+        conda:
+            CONDA_ENV
+        params:
+            model=MODEL_SPEC,
+        script:
+            "../scripts/import_checkpoint.py"
+
+    ruleorder: import_checkpoint > train_base
 
 
 if PLAN.checkpointed_models:

@@ -11,9 +11,12 @@ from tdacore.reporting.tables import write_html, write_tsv
 
 log = start_log(snakemake.log[0])
 rows = []
-for point, lds_path, scores_path in zip(snakemake.params.points, snakemake.input.lds, snakemake.input.scores):
-    with open(lds_path) as handle:
-        lds = json.load(handle)
+lds_paths = snakemake.input.lds or [None] * len(snakemake.input.scores)  # none in a scores-only run
+for point, lds_path, scores_path in zip(snakemake.params.points, lds_paths, snakemake.input.scores):
+    lds = None
+    if lds_path is not None:
+        with open(lds_path) as handle:
+            lds = json.load(handle)
     row = point_costs(
         point["method"], read_attrs(scores_path), lds, [read_benchmark(path) for path in point["benchmarks"]]
     )
