@@ -21,6 +21,7 @@ from tdacore.models.lora import load_model_or_adapter
 from tdacore.models.outputs import ModelOutputs, outputs_for
 
 # What an adapter member's files record of its base model (tdacore.ensembles.provenance.point_provenance).
+BROUGHT = ("checkpoint_file", "checkpoint_sha256")  # a model the researcher brought: its file and digest
 BASE_COSTS = ("base_model_hash", "base_model_params", "base_training_run", "base_model_train_seconds")
 
 
@@ -81,7 +82,8 @@ class TrainedMember:
         for an adapter, also its base model's."""
         m = self.member
         base = {key: self.meta[key] for key in BASE_COSTS} if m.adapter is not None else {}
-        return base | {
+        brought = {key: self.meta[key] for key in BROUGHT if key in self.meta}  # model.checkpoints
+        return base | brought | {
             "member": m.stem,
             "model": m.model,
             "epoch": self.meta["epochs_trained"],

@@ -15,7 +15,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -63,19 +63,18 @@ def _file_path(ref: Reference, base: Path) -> Path:
     return path
 
 
-def source_files(ref: Reference, base: Path) -> list[Path]:
+def source_files(ref: Reference, base: Path, roots: Sequence[Path] = ()) -> list[Path]:
     """The files that importing `ref`'s module runs, within its own folder or package (static:
     nothing is imported): what the workflow tracks, so that editing them reruns what depends on
-    them. A module found nowhere in its own folder or package (an installed package's module) is
-    located by importlib without importing it."""
+    them. A dotted module is looked up under `base` (the working directory), then under each of
+    `roots` (e.g. the checkout whose tdacore the workflow tracks), then located by importlib
+    without importing it (an installed package)."""
     if ref.is_file:
         path = _file_path(ref, base)
         return [path, *import_closure([path], roots=[path.parent])]
     top = ref.module.split(".")[0]
-    local = module_file(top, [base])
-    if local is not None:
-        root = base
-    else:
+    root = next((Path(r) for r in (base, *roots) if module_file(top, [Path(r)]) is not None), None)
+    if root is None:
         spec = importlib.util.find_spec(top)
         if spec is None or spec.origin is None:
             raise BadReference(f"{ref.key}: module '{top}' of '{ref}' is not under {base} nor installed")

@@ -39,7 +39,7 @@ def _image(x: np.ndarray) -> tuple[np.ndarray, str | None] | None:
     return None
 
 
-def _text(tokens: np.ndarray, vocab: int, width: int = 28) -> str:
+def _text(tokens: np.ndarray, vocab: int, width: int = 22) -> str:
     """A sequence as text: bytes as characters (unprintable ones as '.'), other tokens as ids."""
     tokens = tokens[tokens != IGNORE]
     if vocab <= BYTE_VOCAB:

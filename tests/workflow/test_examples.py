@@ -4,6 +4,7 @@ the whole workflow without a change to tdacore, at CI size; their code is tracke
 
 from __future__ import annotations
 
+import hashlib
 import math
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import torch
 import yaml
 from helpers import REPO, planned_jobs, snakemake
 
+from tdacore.infra.store import read_attrs
 from tdacore.reporting.tables import read_tsv
 
 DIGITS = REPO / "examples" / "digits_cnn"
@@ -93,6 +95,8 @@ def test_a_brought_checkpoint_is_a_base_model_with_the_scores_of_the_same_model_
     assert mine.read_bytes() == before
     meta = torch.load(results / "models" / "base" / "0.pt", weights_only=False)["meta"]
     assert meta["checkpoint_file"] == "my_cnn.pt" and meta["trained_here"] is False
+    features = read_attrs(results / "features" / "0" / "d1.h5")
+    assert features["checkpoint_sha256"] == hashlib.sha256(before).hexdigest()
 
 
 def test_a_model_trained_elsewhere_is_attributed_with_no_training_job(tmp_path: Path):
@@ -126,3 +130,25 @@ def test_a_model_trained_elsewhere_is_attributed_with_no_training_job(tmp_path: 
     rows = read_tsv(results / "tables" / "costs.tsv")
     assert [(r["lds"], r["training_seconds"]) for r in rows] == [(None, "not trained here")] * 4
     assert not (results / "tables" / "lds.tsv").exists()
+
+
+def test_the_transformers_example_runs_dropout_and_lora_ensembles(tmp_path: Path):
+    shutil.copytree(REPO / "examples" / "hf_causal_lm", tmp_path / "examples" / "hf_causal_lm")
+    config = yaml.safe_load((REPO / "examples" / "hf_causal_lm" / "config.yaml").read_text())
+    config = {
+        **config,
+        "device": "cpu",
+        "data": {**config["data"], "pool": 400, "n_train": 200, "n_test": 16},
+        "train": {**config["train"], "epochs": 2, "checkpoints": [2]},
+        "lora": {**config["lora"], "base_epoch": 2, "epochs": 1},
+        "lds": {"num_subsets": 6, "alpha": 0.5},
+        "trak": {**config["trak"], "projection": {"kind": "sjlt", "dim": 64}},
+        "ensembles": {"naive": {"I": [1]}, "dropout": {"I": [1], "D": [2]}, "lora": {"I": [1], "L": [2]}},
+    }
+    run = snakemake(tmp_path, config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results" / "hf_causal_lm"
+    rows = read_tsv(results / "tables" / "lds.tsv")
+    assert sorted((r["ensemble"], r["members"]) for r in rows) == [("dropout", 2), ("lora", 2), ("naive", 1)]
+    assert all(math.isfinite(float(r["lds"])) and int(r["n_test"]) == 16 for r in rows)
+    assert (results / "figures" / "proponents_trak.png").stat().st_size > 1000

@@ -48,6 +48,7 @@ TWO_STEP_METHODS = [
 ]  # with naive I >= 2: Section 5 and the planner
 FINAL_RULES = {"lds_table", "cost_tables", "plan", "figure", "all"}  # the planner reads the cost table
 THEORY_RULES = {"variance_decomposition", "lemma_table"}
+SHOWCASE_RULES = {"proponents"}  # the figures drawn from each reading's largest ensemble's scores
 FIGURES = ["lds_vs_I", "lds_vs_cost", "forward_only", "checkpoints", "lemma", "selected_lds_vs_I"]
 
 
@@ -75,7 +76,7 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
     members = {(r["method"], r["ensemble"], r["I"], r["D"], r["C"]): r["members"] for r in rows}
     assert members["trak", "dropout", 2, 2, 0] == 4 and members["trak", "forward_only", 2, 2, 0] == 2 + 4
     assert members["trak", "checkpoints", 1, 2, 3] == 6 and members["graddot", "checkpoints", 1, 0, 2] == 2
-    for figure in FIGURES:
+    for figure in FIGURES + [f"proponents_{name}" for name in TINY["methods"]]:
         assert (results / f"figures/{figure}.png").stat().st_size > 1000
     assert not list((workdir / "results").rglob("*.part"))
     _check_members(results)
@@ -125,6 +126,7 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
         == {"featurize", "featurize_projections", "member_kernels", "attribute_trak", "evaluate_lds", "selection_table"}
         | FINAL_RULES
         | THEORY_RULES
+        | SHOWCASE_RULES
     )
     # Dropping epoch 1 from the checkpoints (C = 3 becomes C = 2, whose epochs 2 and 3 are saved)
     # retrains nothing and featurizes nothing: only the grid points whose members change.
@@ -133,7 +135,8 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
         "train": {**TINY["train"], "checkpoints": [2, 3]},
         "ensembles": {**TINY["ensembles"], "checkpoints": {"I": [1], "C": [1, 2], "D": [0, 2]}},
     }
-    assert _planned(run, fewer) == {"attribute_trak", "evaluate_lds", "selection_table"} | FINAL_RULES
+    # (TRAK's largest ensemble, whose proponents the figure shows, is then another point)
+    assert _planned(run, fewer) == {"attribute_trak", "evaluate_lds", "selection_table"} | FINAL_RULES | SHOWCASE_RULES
 
     # Editing tdacore/evaluation/lds.py reruns the LDS rules and what follows, nothing upstream
     # (Snakemake compares input checksums: an edit counts, a mere touch does not).
@@ -154,10 +157,14 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
         }
         | FINAL_RULES
         | THEORY_RULES
+        | SHOWCASE_RULES
     )
     assert (
         _rules_after_editing(run, checkout / "tdacore" / "attribution" / "cg.py")
-        == {"member_scores", "attribute_mean", "evaluate_lds", "selection_table"} | FINAL_RULES | THEORY_RULES
+        == {"member_scores", "attribute_mean", "evaluate_lds", "selection_table"}
+        | FINAL_RULES
+        | THEORY_RULES
+        | SHOWCASE_RULES
     )
     assert _rules_after_editing(run, checkout / "tdacore" / "evaluation" / "theory.py") == THEORY_RULES | {
         "plan",
@@ -178,6 +185,7 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
         {"member_kernels", "attribute_trak", "attribute_mean", "evaluate_lds", "selection_table"}
         | FINAL_RULES
         | THEORY_RULES
+        | SHOWCASE_RULES
     )
     assert _rules_after_editing(run, checkout / "tdacore" / "models" / "lora.py") == per_member | downstream
     training = {"train_base", "train_base_checkpointed", "train_base_at_fraction", "retrain_subset", "ground_truth"}

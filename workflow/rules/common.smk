@@ -94,7 +94,7 @@ def script_sources(rule):
         path
         for ref in code_references(rule.name)
         if CODE_RUNNERS[ref.key.partition(".")[0]].resolve() in closure
-        for path in source_files(ref, Path.cwd())
+        for path in source_files(ref, Path.cwd(), [TDACORE.parent])
     ]
     return [str(path) for path in dict.fromkeys([*closure, *called])]
 
