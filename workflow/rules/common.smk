@@ -1,6 +1,7 @@
 # What every stage shares: the config's plan (read once, typed and checked, by tdacore.plan),
 # wildcard constraints, result paths, and the input functions that derive a job's files from it.
 
+import functools
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -75,6 +76,13 @@ def refuse_before_any_job(jobs):
             )
 
 
+def refuse_inside_results(path, key):
+    """Refuse a file the user brings (raw data, a trained model) that lies inside results/: the
+    workflow writes there, and must never delete or replace it."""
+    if Path(path).resolve().is_relative_to(Path("results").resolve()):
+        raise ValueError(f"{key}: {path} lies inside results/, which the workflow writes: keep it outside")
+
+
 # Rerun tracking: every rule that runs a script takes, as its input `src`, each source file its
 # jobs import (workflow/Snakefile adds it to every such rule once all are defined), so that an
 # edit to any of them reruns the rule's jobs and what follows, and an edit to anything else reruns
@@ -94,9 +102,15 @@ def script_sources(rule):
         path
         for ref in code_references(rule.name)
         if CODE_RUNNERS[ref.key.partition(".")[0]].resolve() in closure
-        for path in source_files(ref, Path.cwd(), [TDACORE.parent])
+        for path in reference_files(ref)
     ]
     return [str(path) for path in dict.fromkeys([*closure, *called])]
+
+
+@functools.cache
+def reference_files(ref):
+    """source_files of a reference, found once for every rule that runs it."""
+    return source_files(ref, Path.cwd(), [TDACORE.parent])
 
 
 def code_references(rule_name):

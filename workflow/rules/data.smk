@@ -20,10 +20,7 @@ FETCH = {str(raw.path): raw for raw in RAW_MISSING}  # each missing path -> its 
 # A fetch job's parameters: the URL and checksum of its missing raw path.
 FETCH_PARAMS = {path: {"url": raw.download.url, "checksum": raw.download.checksum} for path, raw in FETCH.items()}
 for _raw in RAW:
-    if _raw.path.resolve().is_relative_to(Path("results").resolve()):
-        raise ValueError(
-            f"{_raw.key}: {_raw.path} lies inside results/, which the workflow writes: keep raw data outside it"
-        )
+    refuse_inside_results(_raw.path, _raw.key)
 if not RAW_MISSING and not workflow.remote_exec:
     check_raw_data(config["data"])
 

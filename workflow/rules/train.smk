@@ -8,10 +8,7 @@ MODEL_SPEC = {key: value for key, value in config["model"].items() if key != "ch
 for _n, _path in enumerate(PLAN.model.checkpoints):
     if not Path(_path).is_file():
         raise ValueError(f"model.checkpoints[{_n}]: {_path} is not a file")
-    if Path(_path).resolve().is_relative_to(Path("results").resolve()):
-        raise ValueError(
-            f"model.checkpoints[{_n}]: {_path} lies inside results/, which the workflow writes: keep it outside"
-        )
+    refuse_inside_results(_path, f"model.checkpoints[{_n}]")
 
 
 rule train_base:
