@@ -7,18 +7,21 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 
 class CausalLM(nn.Module):
-    """GPT-2 with the interface the workflow calls: token ids (batch, L) -> logits (batch, L, vocabulary)."""
+    """GPT-2 called with what the data holds, the named inputs input_ids and attention_mask (batch, L),
+    returning the logits (batch, L, vocabulary). Lines are padded on the left, so positions count
+    from each line's first real byte, as Hugging Face's generation does for left padding."""
 
     def __init__(self, config: GPT2Config) -> None:
         super().__init__()
         self.lm = GPT2LMHeadModel(config)
 
-    def forward(self, input_ids):
-        return self.lm(input_ids=input_ids).logits
+    def forward(self, input_ids, attention_mask):
+        positions = (attention_mask.cumsum(-1) - 1).clamp_min(0)
+        return self.lm(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions).logits
 
 
 def build(n_layer: int, n_head: int, n_embd: int, dropout: float, n_classes: int, in_dim: int) -> nn.Module:
-    """n_classes is the vocabulary (256 bytes) and in_dim the window length L, both from the data.
+    """n_classes is the vocabulary (the bytes' targets) and in_dim the line length L, both from the data.
     Eager attention: per-sample gradients (torch.func.vmap) run through it."""
     config = GPT2Config(
         vocab_size=n_classes,

@@ -10,10 +10,11 @@ import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 from torch import nn
-from torch.func import functional_call, grad, jvp, vjp, vmap
+from torch.func import grad, jvp, vjp, vmap
 
 from tdacore.attribution.cg import MatVec
-from tdacore.attribution.grads import trainable_params
+from tdacore.attribution.grads import functional_forward, trainable_params
+from tdacore.data.batches import Inputs, chunks, n_rows, take
 from tdacore.infra.seeds import numpy_rng
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (logits, labels) -> mean loss
@@ -32,31 +33,31 @@ def flatten_params(model: nn.Module) -> tuple[torch.Tensor, Callable[[torch.Tens
 
 
 def damped_hvp(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: LossFn, damping: float, chunk_size: int
+    model: nn.Module, x: Inputs, y: torch.Tensor, loss_fn: LossFn, damping: float, chunk_size: int
 ) -> MatVec:
     """V -> (H + damping I) V for V of shape n_params x r, H the Hessian of the mean of
     loss_fn over (x, y) at the model's parameters, accumulated over chunks of examples."""
     theta, unflatten = flatten_params(model)
 
-    def chunk_loss(flat: torch.Tensor, xc: torch.Tensor, yc: torch.Tensor) -> torch.Tensor:
-        return loss_fn(functional_call(model, unflatten(flat), (xc,)), yc)
+    def chunk_loss(flat: torch.Tensor, xc: Inputs, yc: torch.Tensor) -> torch.Tensor:
+        return loss_fn(functional_forward(model, unflatten(flat), xc), yc)
 
     def matvec(v: torch.Tensor) -> torch.Tensor:
         out = damping * v
-        for start in range(0, len(x), chunk_size):
-            xc, yc = x[start : start + chunk_size], y[start : start + chunk_size]
+        for rows in chunks(n_rows(x), chunk_size):
+            xc, yc = take(x, rows), y[rows]
 
             def hvp(u: torch.Tensor, xc=xc, yc=yc) -> torch.Tensor:
                 return jvp(lambda flat: grad(chunk_loss)(flat, xc, yc), (theta,), (u,))[1]
 
-            out = out + (len(xc) / len(x)) * vmap(hvp, in_dims=1, out_dims=1)(v)
+            out = out + (len(yc) / len(y)) * vmap(hvp, in_dims=1, out_dims=1)(v)
         return out
 
     return matvec
 
 
 def damped_gauss_newton_vp(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: LossFn, damping: float, chunk_size: int
+    model: nn.Module, x: Inputs, y: torch.Tensor, loss_fn: LossFn, damping: float, chunk_size: int
 ) -> MatVec:
     """V -> (G + damping I) V for V of shape n_params x r, G = sum over chunks of
     (|chunk| / n) J^T H_out J: J the Jacobian of the chunk's logits in the parameters, H_out the
@@ -65,11 +66,11 @@ def damped_gauss_newton_vp(
 
     def matvec(v: torch.Tensor) -> torch.Tensor:
         out = damping * v
-        for start in range(0, len(x), chunk_size):
-            xc, yc = x[start : start + chunk_size], y[start : start + chunk_size]
+        for rows in chunks(n_rows(x), chunk_size):
+            xc, yc = take(x, rows), y[rows]
 
             def logits(flat: torch.Tensor, xc=xc) -> torch.Tensor:
-                return functional_call(model, unflatten(flat), (xc,))
+                return functional_forward(model, unflatten(flat), xc)
 
             z, pullback = vjp(logits, theta)
 
@@ -78,7 +79,7 @@ def damped_gauss_newton_vp(
                 h_ju = jvp(lambda out: grad(loss_fn)(out, yc), (z,), (ju,))[1]
                 return pullback(h_ju)[0]
 
-            out = out + (len(xc) / len(x)) * vmap(gvp, in_dims=1, out_dims=1)(v)
+            out = out + (len(yc) / len(y)) * vmap(gvp, in_dims=1, out_dims=1)(v)
         return out
 
     return matvec

@@ -16,6 +16,7 @@ from tdacore.attribution.cg import CGResult, conjugate_gradient
 from tdacore.attribution.grads import gradient_matrix, per_sample_grads
 from tdacore.attribution.hessian import damped_gauss_newton_vp, damped_hvp, flatten_params, smallest_eigenvalue
 from tdacore.attribution.registry import METHODS
+from tdacore.data.batches import Inputs, each
 from tdacore.models.dropout import dropout_off
 from tdacore.models.outputs import CLASSIFICATION, ModelOutputs
 
@@ -46,7 +47,7 @@ def influence(
 
 
 def lowest_hessian_eigenvalue(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, outputs: ModelOutputs, chunk_size: int, seed: int
+    model: nn.Module, x: Inputs, y: torch.Tensor, outputs: ModelOutputs, chunk_size: int, seed: int
 ) -> float:
     """lambda_min of the Hessian of the mean training loss at `model` (Lanczos from `seed`), to 4
     significant digits, the same in every run. Its HVPs run on a float64 copy of the model: float32
@@ -54,7 +55,7 @@ def lowest_hessian_eigenvalue(
     Lanczos at tolerance 1e-2 carried into the 4th digit of lambda_min, hence into IF's shift and
     scores; float64's noise lies about 1e-12 below the rounding."""
     wide = copy.deepcopy(model).double()
-    wide_x = x.double() if x.is_floating_point() else x
+    wide_x = each(lambda a: a.double() if a.is_floating_point() else a, x)
     hvp = damped_hvp(wide, wide_x, y, outputs.loss, 0.0, chunk_size)
     return float(f"{smallest_eigenvalue(hvp, flatten_params(wide)[0], seed):.4g}")
 
@@ -66,9 +67,9 @@ CURVATURES = ("hessian", "gauss_newton")  # IF's H
 def score_matrix(
     method: str,
     model: nn.Module,
-    x_train: torch.Tensor,
+    x_train: Inputs,
     y_train: torch.Tensor,
-    x_test: torch.Tensor,
+    x_test: Inputs,
     y_test: torch.Tensor,
     *,
     chunk_size: int,
@@ -124,7 +125,7 @@ def score_matrix(
             f"unknown method '{method}': score_matrix scores "
             f"{', '.join(n for n, m in METHODS.items() if not m.kernels)}"
         )
-    scores = np.empty((len(x_test), len(x_train)), dtype=np.float32)
+    scores = np.empty((len(y_test), len(y_train)), dtype=np.float32)
     for rows, blocks in per_sample_grads(model, x_train, y_train, train_fn, chunk_size):
         scores[:, rows] = pair(left, torch.cat(blocks, dim=1)).cpu().numpy()
     return scores, info

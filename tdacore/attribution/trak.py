@@ -23,6 +23,7 @@ from torch import nn
 
 from tdacore.attribution.grads import batched_outputs
 from tdacore.attribution.projection.projectors import Projector, project_grads_each
+from tdacore.data.batches import Inputs
 from tdacore.models.outputs import CLASSIFICATION, ModelOutputs
 
 
@@ -38,9 +39,9 @@ class Features:
 
 def featurize(
     model: nn.Module,
-    x_train: torch.Tensor,
+    x_train: Inputs,
     y_train: torch.Tensor,
-    x_test: torch.Tensor,
+    x_test: Inputs,
     y_test: torch.Tensor,
     projector: Projector,
     chunk_size: int,
@@ -56,9 +57,9 @@ def featurize(
 
 def featurize_shared(
     model: nn.Module,
-    x_train: torch.Tensor,
+    x_train: Inputs,
     y_train: torch.Tensor,
-    x_test: torch.Tensor,
+    x_test: Inputs,
     y_test: torch.Tensor,
     projectors: Sequence[Projector],
     chunk_size: int,
@@ -82,7 +83,7 @@ def featurize_shared(
 
 def forward_q(
     model: nn.Module,
-    x_train: torch.Tensor,
+    x_train: Inputs,
     y_train: torch.Tensor,
     chunk_size: int,
     outputs: ModelOutputs = CLASSIFICATION,

@@ -3,7 +3,9 @@
 A data set is a task and four arrays. Classification: images flattened to float32 in [0, 1] and
 integer labels. Sequences (the generative setting): x holds input events (n, L) and y the events
 that follow them (y_t follows x_1..x_t); a test prompt's targets are all IGNORE until the one
-event it generates is recorded in the last position (with_generated_events).
+event it generates is recorded in the last position (with_generated_events). A researcher's
+inputs may also be named arrays (a dict: input_ids and attention_mask), which the model takes as
+keyword arguments (tdacore.data.batches).
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ IGNORE = -1  # a target position that is not scored (sequences: tdacore.models.o
 class Dataset:
     """A train/test pair of one task ("classification" or "sequence")."""
 
-    x_train: np.ndarray
+    x_train: np.ndarray | dict[str, np.ndarray]  # or named inputs (tdacore.data.batches)
     y_train: np.ndarray
-    x_test: np.ndarray
+    x_test: np.ndarray | dict[str, np.ndarray]
     y_test: np.ndarray
     n_classes: int  # classes, or the event vocabulary of sequences
     task: str = "classification"

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from tdacore.data.arrays import NAMES, check_layout, read_arrays
+from tdacore.data.batches import each, is_dict, take
 from tdacore.data.dataset import IGNORE, Dataset, draw_split
 from tdacore.data.sources import data_options, data_reference, data_task
 from tdacore.infra.references import BadReference, call_with, load_reference
@@ -45,6 +46,17 @@ def load_data(data_cfg: Mapping[str, Any], raw: Sequence[str], seed: int) -> tup
     return data, dict(info)
 
 
+def _stored(x: Any, task: str) -> Any:
+    """Inputs as the data set stores them: one array as float32 (classification) or int64
+    (sequences); named inputs each as int64 (integers, booleans) or float32 (tdacore.data.arrays)."""
+    if is_dict(x):
+        return {
+            name: a.astype(np.int64 if np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_ else np.float32)
+            for name, a in x.items()
+        }
+    return x.astype(np.int64 if task == "sequence" else np.float32)
+
+
 def dataset_from_arrays(
     arrays: Mapping[str, Any],
     task: str,
@@ -56,11 +68,15 @@ def dataset_from_arrays(
 ) -> Dataset:
     """The experiment's train/test sets from four arrays in tdacore.data.arrays' layout: n_train training
     examples drawn at random (kept in their order), n_test test examples (in the order drawn)."""
-    arrays = {name: np.asarray(arrays[name]) for name in NAMES if name in arrays}
-    check_layout({name: (a.shape, a.dtype) for name, a in arrays.items()}, task, where)
+    arrays = {name: each(np.asarray, arrays[name]) for name in NAMES if name in arrays}
+    check_layout({name: each(lambda a: (a.shape, a.dtype), x) for name, x in arrays.items()}, task, where)
     labels = np.concatenate([arrays["y_train"].ravel(), arrays["y_test"].ravel()])
     low = IGNORE if task == "sequence" else 0
-    tokens = np.concatenate([arrays["x_train"].ravel(), arrays["x_test"].ravel()]) if task == "sequence" else []
+    tokens = (
+        np.concatenate([arrays["x_train"].ravel(), arrays["x_test"].ravel()])
+        if task == "sequence" and not is_dict(arrays["x_train"])
+        else []
+    )
     largest = int(max(labels.max(), max(tokens, default=0)))
     if labels.min() < low:
         raise ValueError(f"{where}: a label is {int(labels.min())}, below {low}")
@@ -70,11 +86,10 @@ def dataset_from_arrays(
     train, test = draw_split(
         len(arrays["y_train"]), len(arrays["y_test"]), n_train, n_test, numpy_rng(derive_seed(seed, "split"))
     )
-    x_dtype = np.int64 if task == "sequence" else np.float32
     return Dataset(
-        arrays["x_train"][train].astype(x_dtype),
+        _stored(take(arrays["x_train"], train), task),
         arrays["y_train"][train].astype(np.int64),
-        arrays["x_test"][test].astype(x_dtype),
+        _stored(take(arrays["x_test"], test), task),
         arrays["y_test"][test].astype(np.int64),
         n_classes,
         task,

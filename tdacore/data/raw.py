@@ -225,7 +225,7 @@ def _arrays_sizes(path: Path, data: Mapping[str, Any]) -> Sizes:
         arrays.check_layout(shapes, data.get("task", "classification"), f"data.path = {path}")
     except (OSError, ValueError) as err:
         raise RawDataError(str(err) if "data.path" in str(err) else f"data.path = {path}: {err}") from None
-    return Sizes(train=shapes["x_train"][0][0], test=shapes["x_test"][0][0])
+    return Sizes(train=shapes["y_train"][0][0], test=shapes["y_test"][0][0])
 
 
 def source_sizes(data: Mapping[str, Any]) -> Sizes:

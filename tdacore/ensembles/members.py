@@ -12,13 +12,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from tdacore.data.batches import Inputs, take, to_tensors
 from tdacore.data.dataset import read_dataset
 from tdacore.ensembles.grid import Member
 from tdacore.infra.seeds import derive_seed
 from tdacore.infra.store import file_hash, require_agreement
 from tdacore.models.dropout import MASK_MODES, Masks, fresh_masks, mask_seed, masked, pass_masks
 from tdacore.models.lora import load_model_or_adapter
-from tdacore.models.outputs import ModelOutputs, outputs_for
+from tdacore.models.outputs import ModelOutputs, model_outputs
 
 # What an adapter member's files record of its base model (tdacore.ensembles.provenance.point_provenance).
 BROUGHT = ("checkpoint_file", "checkpoint_sha256")  # a model the researcher brought: its file and digest
@@ -36,9 +37,9 @@ class TrainedMember:
     model_hash: str  # sha256 of the model file, read once at load
     meta: dict[str, Any]  # the model file's metadata
     data_attrs: dict[str, Any]  # the data set file's provenance
-    x_train: torch.Tensor
+    x_train: Inputs  # a tensor, or named tensors (tdacore.data.batches)
     y_train: torch.Tensor
-    x_test: torch.Tensor
+    x_test: Inputs
     y_test: torch.Tensor
     seed: int
     mask_mode: str = "fixed"  # tdacore.models.dropout.MASK_MODES
@@ -46,7 +47,7 @@ class TrainedMember:
     @property
     def outputs(self) -> ModelOutputs:
         """The model-output functions of the data set's task (tdacore.models.outputs)."""
-        return outputs_for(self.data_attrs["task"])
+        return model_outputs(self.meta["model"], self.data_attrs["task"])
 
     def seed_for(self, role: str) -> int:
         """The seed of `role` (e.g. "projection", "lanczos") for this member: derived from (i, d)
@@ -128,8 +129,8 @@ def load_trained(
     model, meta = load_model_or_adapter(model_path, device)
     require_agreement({str(model_path): meta, str(data_path): data_attrs}, ["train_hash"])
     test = slice(None, test_examples)
-    arrays = (data.x_train, data.y_train, data.x_test[test], data.y_test[test])
-    tensors = (torch.as_tensor(a, device=device) for a in arrays)
+    arrays = (data.x_train, data.y_train, take(data.x_test, test), data.y_test[test])
+    tensors = (to_tensors(a, device) for a in arrays)
     return TrainedMember(
         member or Member(meta["index"]),
         model,

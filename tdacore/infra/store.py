@@ -46,13 +46,23 @@ def content_hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def array_hash(*arrays: np.ndarray) -> str:
-    """sha256 over arrays' dtypes, shapes and bytes: identifies a data set."""
+def array_hash(*arrays: np.ndarray | Mapping[str, np.ndarray]) -> str:
+    """sha256 over arrays' dtypes, shapes and bytes (a dict of arrays: its names too, in sorted
+    order): identifies a data set."""
     digest = hashlib.sha256()
-    for array in arrays:
+
+    def update(array: np.ndarray) -> None:
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
         digest.update(array.tobytes())
+
+    for array in arrays:
+        if isinstance(array, Mapping):
+            for name in sorted(array):
+                digest.update(f"[{name}]".encode())
+                update(array[name])
+        else:
+            update(array)
     return digest.hexdigest()
 
 
@@ -91,12 +101,17 @@ def job_stamp() -> dict[str, str]:
     }
 
 
-def write_h5(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any]) -> None:
-    """Write arrays and provenance attributes to `path` atomically, with the job stamp."""
+def write_h5(path: str | os.PathLike, arrays: Mapping[str, Any], attrs: Mapping[str, Any]) -> None:
+    """Write arrays and provenance attributes to `path` atomically, with the job stamp; a dict of
+    arrays becomes a group of that name (named inputs, tdacore.data.batches)."""
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as handle:
             for name, array in arrays.items():
-                handle.create_dataset(name, data=np.asarray(array))
+                if isinstance(array, Mapping):
+                    for member, values in array.items():
+                        handle.create_dataset(f"{name}/{member}", data=np.asarray(values))
+                else:
+                    handle.create_dataset(name, data=np.asarray(array))
             for key, value in {**attrs, **job_stamp()}.items():
                 handle.attrs[key] = _encode_attr(value)
 
@@ -107,14 +122,22 @@ def read_attrs(path: str | os.PathLike) -> dict[str, Any]:
         return {key: _decode_attr(value) for key, value in handle.attrs.items()}
 
 
-def read_h5(path: str | os.PathLike, names: list[str] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Arrays (all, or `names`) and attributes of an HDF5 file; a missing array is named."""
+def read_item(item: h5py.Dataset | h5py.Group) -> Any:
+    """A dataset's array, or a group's arrays by name."""
+    if isinstance(item, h5py.Group):
+        return {name: read_item(child) for name, child in item.items()}
+    return item[()]
+
+
+def read_h5(path: str | os.PathLike, names: list[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Arrays (all, or `names`) and attributes of an HDF5 file, a group as a dict of its
+    arrays; a missing array is named."""
     with h5py.File(_existing(path), "r") as handle:
         wanted = list(handle.keys()) if names is None else names
         missing = [name for name in wanted if name not in handle]
         if missing:
             raise KeyError(f"{path}: no dataset {missing} (has {sorted(handle.keys())})")
-        arrays = {name: handle[name][()] for name in wanted}
+        arrays = {name: read_item(handle[name]) for name in wanted}
         attrs = {key: _decode_attr(value) for key, value in handle.attrs.items()}
     return arrays, attrs
 

@@ -4,7 +4,7 @@ lives in its own module (tdacore.models.registry), every dropout site an `nn.Dro
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -17,14 +17,23 @@ from tdacore.models.registry import model_options, model_reference
 
 
 def build_model(
-    spec: Mapping[str, Any], in_dim: int, n_classes: int, seed: int, input_shape: tuple[int, ...] | None = None
+    spec: Mapping[str, Any],
+    in_dim: int,
+    n_classes: int,
+    seed: int,
+    input_shape: Sequence[int] | Mapping[str, Sequence[int]] | None = None,
 ) -> nn.Module:
     """Instantiate `spec` (a built-in architecture or a researcher's factory, with its options)
     with weights drawn from its own seeded stream. The factory gets the data's sizes it names:
-    in_dim (values per example), input_shape (the shape of one example) and n_classes."""
+    in_dim (values per example), input_shape (the shape of one example: a tuple, or a dict of
+    tuples for named inputs, tdacore.models.train.model_sizes) and n_classes."""
     ref = model_reference(spec)
     factory = load_reference(ref)
-    sizes = {"in_dim": in_dim, "input_shape": tuple(input_shape or (in_dim,)), "n_classes": n_classes}
+    if isinstance(input_shape, Mapping):
+        shape: Any = {name: tuple(dims) for name, dims in input_shape.items()}
+    else:
+        shape = tuple(input_shape or (in_dim,))
+    sizes = {"in_dim": in_dim, "input_shape": shape, "n_classes": n_classes}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(seed, "init"))
         model = call_with(factory, ref.key, model_options(spec), sizes)

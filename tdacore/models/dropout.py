@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from tdacore.data.batches import Inputs, forward, take
 from tdacore.infra.seeds import derive_seed, torch_generator
 
 Masks = dict[str, torch.Tensor]
@@ -48,8 +49,10 @@ def require_dropout_sites(model: nn.Module) -> dict[str, nn.Dropout]:
     return sites
 
 
-def _site_shapes(model: nn.Module, example: torch.Tensor) -> dict[str, torch.Size]:
-    """Per-example activation shape at each dropout site, found by one forward pass."""
+def _site_shapes(model: nn.Module, example: Inputs) -> dict[str, torch.Size]:
+    """Per-example activation shape at each dropout site the forward pass calls, found by one
+    forward pass. A site the model never calls cannot take a mask: e.g. transformers' GPT-2 keeps
+    an attn_dropout module but drops attention probabilities with a functional call of its p."""
     shapes: dict[str, torch.Size] = {}
     handles = [
         module.register_forward_hook(lambda m, i, o, name=name: shapes.__setitem__(name, o.shape[1:]))
@@ -59,7 +62,7 @@ def _site_shapes(model: nn.Module, example: torch.Tensor) -> dict[str, torch.Siz
         was_training = model.training
         model.eval()
         with torch.no_grad():
-            model(example[:1])
+            forward(model, take(example, slice(0, 1)))
         model.train(was_training)
     finally:
         for handle in handles:
@@ -67,16 +70,25 @@ def _site_shapes(model: nn.Module, example: torch.Tensor) -> dict[str, torch.Siz
     return shapes
 
 
-def sample_masks(model: nn.Module, example: torch.Tensor, seed: int) -> Masks:
-    """One keep-mask per dropout site (Bernoulli(1 - p), scaled by 1 / (1 - p)) from `seed`."""
+def sample_masks(model: nn.Module, example: Inputs, seed: int) -> Masks:
+    """One keep-mask per dropout site called (Bernoulli(1 - p), scaled by 1 / (1 - p)) from `seed`, in
+    the dtype and on the device of the model's parameters; `example` (inputs of at least one
+    example) shows the activation shapes."""
     sites = require_dropout_sites(model)
     generator = torch_generator(seed)
+    like = next(model.parameters())
+    shapes = _site_shapes(model, example)
+    if not shapes:
+        raise ValueError(
+            f"{type(model).__name__}'s forward pass calls none of its nn.Dropout modules ({', '.join(sites)}), "
+            "so no mask can act: a Dropout Ensemble needs dropout applied by calling an nn.Dropout module"
+        )
     masks: Masks = {}
-    for name, shape in _site_shapes(model, example).items():
+    for name, shape in shapes.items():
         p = sites[name].p
         keep = torch.rand(shape, generator=generator) >= p
-        masks[name] = keep.to(example.dtype) / (1.0 - p)
-    return {name: mask.to(example.device) for name, mask in masks.items()}
+        masks[name] = keep.to(like.dtype) / (1.0 - p)
+    return {name: mask.to(like.device) for name, mask in masks.items()}
 
 
 def mask_seed(seed: int, model_index: int, dropout_pass: int, epoch: int | None = None) -> int:
@@ -88,7 +100,7 @@ def mask_seed(seed: int, model_index: int, dropout_pass: int, epoch: int | None 
 
 
 def pass_masks(
-    model: nn.Module, example: torch.Tensor, seed: int, model_index: int, dropout_pass: int, epoch: int | None = None
+    model: nn.Module, example: Inputs, seed: int, model_index: int, dropout_pass: int, epoch: int | None = None
 ) -> Masks | None:
     """The masks of dropout pass d of model i (or of its checkpoint); None for pass 0 (unmasked)."""
     if dropout_pass == 0:

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from tdacore.data.batches import take
 from tdacore.data.dataset import Dataset, random_subset
 from tdacore.infra.seeds import derive_seed
 from tdacore.infra.store import ProvenanceError, file_hash
 from tdacore.models.build import build_model, load_model, n_parameters, save_model
-from tdacore.models.outputs import outputs_for
+from tdacore.models.outputs import model_outputs
 from tdacore.models.registry import model_label
 from tdacore.models.train import fit
 
@@ -31,16 +32,24 @@ BIASES = ("none", "lora_only", "all")
 
 
 def check_targets(model_spec: dict[str, Any], in_dim: int, n_classes: int, target_modules: list[str]) -> None:
-    """Fail, naming it, if a target module matches no linear module of the architecture (the
-    model is built on the meta device: no memory, no time)."""
+    """require_targets on the architecture built on the meta device (no memory, no time): the
+    check the workflow makes while it plans, where the data's sizes are known then."""
     with torch.device("meta"):
         model = build_model(model_spec, in_dim, n_classes, seed=0)
-    linear = [name for name, module in model.named_modules() if isinstance(module, nn.Linear)]
+    require_targets(model, target_modules, model_label(model_spec))
+
+
+def require_targets(model: nn.Module, target_modules: list[str], label: str) -> None:
+    """Fail, naming it, if a target module matches no module of the model that holds a weight
+    (nn.Linear, transformers' Conv1D, ...: what peft may adapt; peft checks the type)."""
+    weighted = [
+        name for name, module in model.named_modules() if isinstance(getattr(module, "weight", None), nn.Parameter)
+    ]
     for target in target_modules:
-        if not any(name == target or name.endswith(f".{target}") for name in linear):
+        if not any(name == target or name.endswith(f".{target}") for name in weighted):
             raise ValueError(
-                f"lora.target_modules: '{target}' names no linear module of {model_label(model_spec)} "
-                f"(its linear modules end in {sorted({n.rsplit('.', 1)[-1] for n in linear})})"
+                f"lora.target_modules: '{target}' names no module of {label} that holds a weight "
+                f"(those end in {sorted({n.rsplit('.', 1)[-1] for n in weighted})})"
             )
 
 
@@ -51,6 +60,7 @@ def attach_adapter(model: nn.Module, spec: dict[str, Any], seed: int) -> peft.Pe
 
     if spec["bias"] not in BIASES:
         raise ValueError(f"lora.bias: '{spec['bias']}' is not one of {BIASES}")
+    require_targets(model, list(spec["target_modules"]), type(model).__name__)
     config = peft.LoraConfig(
         r=spec["rank"],
         lora_alpha=spec["alpha"],
@@ -89,9 +99,9 @@ def train_adapter(
     model = attach_adapter(base, spec, adapter_seed).to(device)
     stats = fit(
         model,
-        data.x_train[subset],
+        take(data.x_train, subset),
         data.y_train[subset],
-        outputs_for(data.task).loss,
+        model_outputs(base_meta["model"], data.task).loss,
         optimiser,
         seed=adapter_seed,
         device=device,

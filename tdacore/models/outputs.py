@@ -12,16 +12,22 @@ log-likelihood sum_{t: y_t != IGNORE} log p(y_t | x_1..x_t): for a training sequ
 log-likelihood of its own events, for a test prompt the log-probability of the one generated
 event (only the last target is set). Q is the mean over scored events of 1 - p(y_t | x_<=t), the
 classification Q event by event (a choice: the paper does not state Q for this setting).
+
+A researcher's own: model.outputs names a ModelOutputs (or a function of the task returning one),
+e.g. a model that returns something other than logits, or another f (model_outputs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from tdacore.data.dataset import IGNORE
+from tdacore.infra.references import BadReference, call_with, load_reference
+from tdacore.models.registry import outputs_reference
 
 OutputFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -78,7 +84,9 @@ def sequence_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch
 
 @dataclass(frozen=True)
 class ModelOutputs:
-    """The output functions of one setting, each (logits, targets) -> one value per example."""
+    """The output functions of one setting, each (model output, targets) -> one value per example
+    (the loss: one value, the batch's mean), differentiable and vmap-safe (torch.func: no
+    data-dependent Python control flow)."""
 
     name: str  # what f is, recorded in every file that holds scores or outputs
     f: OutputFn  # attribution and LDS ground truth
@@ -102,3 +110,21 @@ def outputs_for(task: str) -> ModelOutputs:
     if task not in OUTPUTS:
         raise ValueError(f"unknown task '{task}' (known: {', '.join(OUTPUTS)})")
     return OUTPUTS[task]
+
+
+def model_outputs(model_spec: Mapping[str, Any], task: str) -> ModelOutputs:
+    """The output functions a model is trained and attributed with: model.outputs, a researcher's
+    ModelOutputs or a function returning one (called with `task` if it names it), else those of
+    the data's task (outputs_for)."""
+    ref = outputs_reference(model_spec)
+    if ref is None:
+        return outputs_for(task)
+    found = load_reference(ref)
+    if not isinstance(found, ModelOutputs):
+        found = call_with(found, ref.key, {}, {"task": task})
+    if not isinstance(found, ModelOutputs):
+        raise BadReference(
+            f"{ref.key}: '{ref}' gave {type(found).__name__}, not a tdacore.models.outputs.ModelOutputs "
+            "(name, f, q, train_side, loss)"
+        )
+    return found

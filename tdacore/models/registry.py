@@ -19,8 +19,8 @@ ARCHITECTURES = {
     "music_transformer": "tdacore.models.music_transformer:build",
     "gpt": "tdacore.models.gpt:build",
 }
-# Keys of the `model` section that say which model, not how to build it.
-NOT_OPTIONS = ("name", "factory", "checkpoints")
+# Keys of the `model` section that say which model and what of it is attributed, not how to build it.
+NOT_OPTIONS = ("name", "factory", "checkpoints", "outputs")
 
 
 def model_reference(spec: Mapping[str, Any]) -> Reference:
@@ -33,6 +33,12 @@ def model_reference(spec: Mapping[str, Any]) -> Reference:
             "or give model.factory: 'module:function')"
         )
     return parse_reference(ARCHITECTURES[spec["name"]], "model.name")
+
+
+def outputs_reference(spec: Mapping[str, Any]) -> Reference | None:
+    """model.outputs: a researcher's model-output functions (tdacore.models.outputs.model_outputs),
+    or None for those of the data's task."""
+    return parse_reference(spec["outputs"], "model.outputs") if "outputs" in spec else None
 
 
 def model_options(spec: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,10 +11,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from tdacore.data.batches import Inputs, example_shapes, forward, is_dict, take, to_tensors
 from tdacore.data.dataset import Dataset, random_subset
 from tdacore.infra.seeds import derive_seed, torch_generator
 from tdacore.models.build import build_model, n_parameters
-from tdacore.models.outputs import OutputFn, outputs_for
+from tdacore.models.outputs import OutputFn, model_outputs
 
 
 def make_optimiser(params: Iterable[nn.Parameter], spec: dict[str, Any]) -> torch.optim.Optimizer:
@@ -29,7 +30,7 @@ def make_optimiser(params: Iterable[nn.Parameter], spec: dict[str, Any]) -> torc
 
 def fit(
     model: nn.Module,
-    x: np.ndarray,
+    x: Inputs,
     y: np.ndarray,
     loss_fn: OutputFn,
     optimiser: dict[str, Any],
@@ -51,7 +52,7 @@ def fit(
     unknown = sorted(set(checkpoints) - set(range(1, epochs + 1)))
     if unknown:
         raise ValueError(f"train.checkpoints: epochs {unknown} are outside the {epochs} epochs of training")
-    xs = torch.as_tensor(x, device=device)
+    xs = to_tensors(x, device)
     ys = torch.as_tensor(y, device=device)
     optimizer = make_optimiser([p for p in model.parameters() if p.requires_grad], optimiser)
     shuffle = torch_generator(derive_seed(seed, "shuffle"))
@@ -64,7 +65,7 @@ def fit(
             order = torch.randperm(len(ys), generator=shuffle).to(device)
             loss_sum = torch.zeros((), device=device)
             for batch in order.split(batch_size):
-                loss = loss_fn(model(xs[batch]), ys[batch])
+                loss = loss_fn(forward(model, take(xs, batch)), ys[batch])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -81,9 +82,18 @@ def _stats(epoch: int, start: float, loss_sum: torch.Tensor, n: int) -> dict[str
 
 def model_sizes(data: Dataset) -> dict[str, Any]:
     """The data's sizes a model is built for: values per example (in_dim), the shape of one
-    example (input_shape) and the classes or vocabulary (n_classes)."""
-    shape = tuple(int(n) for n in data.x_train.shape[1:])
-    return {"in_dim": int(np.prod(shape)), "input_shape": list(shape), "n_classes": int(data.n_classes)}
+    example (input_shape) and the classes or vocabulary (n_classes). Named inputs
+    (tdacore.data.batches): input_shape names each input's shape and in_dim is the largest
+    input's values per example (the sequence length L of input_ids and attention_mask)."""
+    shapes = example_shapes(data.x_train)
+    if is_dict(shapes):
+        in_dim = max(int(np.prod(shape)) for shape in shapes.values())
+        return {
+            "in_dim": in_dim,
+            "input_shape": {k: list(v) for k, v in shapes.items()},
+            "n_classes": int(data.n_classes),
+        }
+    return {"in_dim": int(np.prod(shapes)), "input_shape": list(shapes), "n_classes": int(data.n_classes)}
 
 
 def train_member(
@@ -126,9 +136,9 @@ def train_member(
     }
     stats = fit(
         model,
-        data.x_train[subset],
+        take(data.x_train, subset),
         data.y_train[subset],
-        outputs_for(data.task).loss,
+        model_outputs(model_spec, data.task).loss,
         optimiser,
         seed=model_seed,
         device=device,

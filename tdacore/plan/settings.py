@@ -9,7 +9,7 @@ from typing import Any
 
 from tdacore.attribution.projection.spec import Projection
 from tdacore.infra.references import Reference
-from tdacore.models.registry import model_options, model_reference
+from tdacore.models.registry import model_options, model_reference, outputs_reference
 
 __all__ = ["Influence", "Lora", "Model", "Optimiser", "Projection", "Selection"]
 
@@ -19,15 +19,22 @@ class Model:
     """model: the factory that builds it, a built-in architecture (`name`, tdacore.models.registry)
     or a researcher's own (`factory`, "module:function"), and the options it passes (hidden sizes,
     widths, layers, dropout rate, ...), and the trained models a researcher brings as base models
-    0, 1, ... instead of training them (`checkpoints`: files of state dicts)."""
+    0, 1, ... instead of training them (`checkpoints`: files of state dicts), and a researcher's
+    model-output functions f, Q and the loss (`outputs`) in place of the data task's."""
 
     factory: Reference
     options: Mapping[str, Any] = field(default_factory=dict)
     checkpoints: tuple[str, ...] = ()
+    outputs: Reference | None = None  # a researcher's model-output functions (tdacore.models.outputs)
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> Model:
-        return cls(model_reference(section), model_options(section), tuple(section.get("checkpoints", ())))
+        return cls(
+            model_reference(section),
+            model_options(section),
+            tuple(section.get("checkpoints", ())),
+            outputs_reference(section),
+        )
 
 
 @dataclass(frozen=True)

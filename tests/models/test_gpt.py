@@ -71,7 +71,7 @@ def test_gpt_per_sample_gradients_dropout_sites_and_lora_targets():
             varied = model(short)
     assert (plain - varied).abs().max() > 1e-4
     check_targets(GPT_SPEC, 8, 256, ["w_q", "w_v"])
-    with pytest.raises(ValueError, match="'c_attn' names no linear module of gpt"):
+    with pytest.raises(ValueError, match="'c_attn' names no module of gpt that holds a weight"):
         check_targets(GPT_SPEC, 8, 256, ["c_attn"])
 
 

@@ -14,7 +14,14 @@ from tdacore.attribution.grads import per_sample_grads
 from tdacore.data.dataset import sequence_dataset
 from tdacore.infra.store import ProvenanceError
 from tdacore.models.build import build_model, save_model
-from tdacore.models.lora import attach_adapter, check_targets, load_model_or_adapter, save_adapter, train_adapter
+from tdacore.models.lora import (
+    attach_adapter,
+    check_targets,
+    load_model_or_adapter,
+    require_targets,
+    save_adapter,
+    train_adapter,
+)
 from tdacore.models.outputs import sequence_log_likelihood
 
 SPEC = {"name": "music_transformer", "layers": 2, "heads": 2, "d_model": 16, "d_ff": 32, "dropout": 0.1}
@@ -121,3 +128,21 @@ def test_a_target_module_the_model_lacks_is_named():
         check_targets(SPEC, L, VOCAB, ["w_q", "q_proj"])
     with pytest.raises(ValueError, match="lora.bias"):
         attach_adapter(build_model(SPEC, L, VOCAB, seed=1), LORA | {"bias": "some"}, seed=0)
+
+
+def test_the_targets_of_any_model_are_checked_before_peft_runs():
+    """A researcher's transformers model: its Conv1D attention projections are targets; a name it
+    lacks is refused by attach_adapter itself, listing the modules that hold weights."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(
+        vocab_size=16, n_positions=8, n_embd=8, n_layer=1, n_head=2, bos_token_id=None, eos_token_id=None
+    )
+    model = GPT2LMHeadModel(config)
+    require_targets(model, ["c_attn"], "gpt2")
+    adapted = attach_adapter(model, LORA | {"target_modules": ["c_attn"]}, seed=0)
+    assert sum(p.numel() for p in adapted.parameters() if p.requires_grad) > 0
+    with pytest.raises(
+        ValueError, match=r"'q_proj' names no module of GPT2LMHeadModel that holds a weight \(.*'c_attn'"
+    ):
+        attach_adapter(GPT2LMHeadModel(config), LORA | {"target_modules": ["q_proj"]}, seed=0)

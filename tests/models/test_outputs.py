@@ -53,3 +53,24 @@ def test_sequence_outputs_against_a_loop_over_events():
     assert outputs_for("sequence").f is sequence_log_likelihood and outputs_for("classification").f is margin
     with pytest.raises(ValueError, match="regression"):
         outputs_for("regression")
+
+
+def test_a_researchers_model_outputs_are_named_by_reference(tmp_path, monkeypatch):
+    from tdacore.infra.references import BadReference
+    from tdacore.models.outputs import ModelOutputs, model_outputs
+
+    (tmp_path / "my_outputs.py").write_text(
+        "from tdacore.models.outputs import ModelOutputs, log_likelihood, mean_cross_entropy, one_minus_p\n\n"
+        "LOG_P = ModelOutputs('log p', log_likelihood, one_minus_p, log_likelihood, mean_cross_entropy)\n\n"
+        "def for_task(task):\n    return LOG_P if task == 'classification' else None\n\n"
+        "def wrong():\n    return 3\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    mine = model_outputs({"name": "mlp", "outputs": "my_outputs.py:LOG_P"}, "classification")
+    assert isinstance(mine, ModelOutputs) and mine.name == "log p"
+    assert model_outputs({"factory": "m:f", "outputs": "my_outputs.py:for_task"}, "classification").name == "log p"
+    assert model_outputs({"name": "mlp"}, "sequence") is outputs_for("sequence")
+    with pytest.raises(BadReference, match=r"^model.outputs: 'my_outputs.py:wrong' gave int, not a tdacore"):
+        model_outputs({"outputs": "my_outputs.py:wrong"}, "classification")
+    with pytest.raises(BadReference, match="^model.outputs: module 'my_outputs.py' has no attribute 'absent'"):
+        model_outputs({"outputs": "my_outputs.py:absent"}, "classification")

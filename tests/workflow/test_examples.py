@@ -41,9 +41,16 @@ def test_the_digits_cnn_example_runs_end_to_end_and_tracks_its_own_code(tmp_path
     example = tmp_path / "examples" / "digits_cnn"
     shutil.copytree(DIGITS, example)
     before = {path.name: path.read_bytes() for path in example.iterdir()}
+    # the researcher's own model outputs (model.outputs): here the margin, under their own name
+    (tmp_path / "my_outputs.py").write_text(
+        "from tdacore.models.outputs import CLASSIFICATION, ModelOutputs\n\n"
+        "MARGIN = ModelOutputs('my margin', *(getattr(CLASSIFICATION, f) for f in ('f', 'q', 'train_side', 'loss')))\n"
+    )
     config = digits_cnn_at_ci_size()
+    config["model"] = {**config["model"], "outputs": "my_outputs.py:MARGIN"}
     run = snakemake(tmp_path, config)
     assert run.returncode == 0, run.stderr[-3000:]
+    assert read_attrs(tmp_path / "results" / "digits_cnn" / "features" / "0" / "d1.h5")["model_output"] == "my margin"
     rows = read_tsv(tmp_path / "results" / "digits_cnn" / "tables" / "lds.tsv")
     assert {(r["method"], r["ensemble"]) for r in rows} == {
         (method, kind) for method in ("trak", "gradcos") for kind in ("naive", "dropout")
@@ -64,6 +71,11 @@ def test_the_digits_cnn_example_runs_end_to_end_and_tracks_its_own_code(tmp_path
     jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run").stdout)
     assert {"train_base", "retrain_subset", "featurize", "member_scores"} <= set(jobs)
     assert "prepare_data" not in jobs
+    # an edit of the model outputs' file reruns what computes outputs, not the data
+    outputs_file = tmp_path / "my_outputs.py"
+    outputs_file.write_text(outputs_file.read_text() + "\n# an edit\n")
+    jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run").stdout)
+    assert {"train_base", "featurize", "ground_truth"} <= set(jobs) and "prepare_data" not in jobs
     # an edit of the data's loader reruns everything from the data set on
     data_file = example / "digits_data.py"
     data_file.write_text(data_file.read_text() + "\n# an edit\n")
@@ -138,7 +150,7 @@ def test_the_transformers_example_runs_dropout_and_lora_ensembles(tmp_path: Path
     config = {
         **config,
         "device": "cpu",
-        "data": {**config["data"], "pool": 400, "n_train": 200, "n_test": 16},
+        "data": {**config["data"], "n_train": 200, "n_test": 16},
         "train": {**config["train"], "epochs": 2, "checkpoints": [2]},
         "lora": {**config["lora"], "base_epoch": 2, "epochs": 1},
         "lds": {"num_subsets": 6, "alpha": 0.5},

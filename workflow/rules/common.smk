@@ -89,9 +89,16 @@ def refuse_inside_results(path, key):
 # nothing. The files are the script's import closure (tdacore.infra.import_closure, a static walk of
 # the imports while the DAG is planned) under the script's folder and tdacore's checkout, with the
 # code that tdacore imports by name where the config points to it (tdacore.infra.references): the
-# model's factory (a built-in architecture or a researcher's) wherever models are built, the
-# data's loader wherever data is loaded, each with the files of its own folder or package it imports.
-CODE_RUNNERS = {"model": TDACORE / "models" / "build.py", "data": TDACORE / "data" / "load.py"}
+# model's factory (a built-in architecture or a researcher's) wherever models are built, a
+# researcher's model outputs (model.outputs) wherever outputs are computed, the data's loader
+# wherever data is loaded, each with the files of its own folder or package it imports.
+CODE_RUNNERS = {
+    "model.name": TDACORE / "models" / "build.py",
+    "model.factory": TDACORE / "models" / "build.py",
+    "model.outputs": TDACORE / "models" / "outputs.py",
+    "data.source": TDACORE / "data" / "load.py",
+    "data.loader": TDACORE / "data" / "load.py",
+}
 
 
 def script_sources(rule):
@@ -101,7 +108,7 @@ def script_sources(rule):
     called = [
         path
         for ref in code_references(rule.name)
-        if CODE_RUNNERS[ref.key.partition(".")[0]].resolve() in closure
+        if CODE_RUNNERS[ref.key].resolve() in closure
         for path in reference_files(ref)
     ]
     return [str(path) for path in dict.fromkeys([*closure, *called])]
@@ -115,9 +122,11 @@ def reference_files(ref):
 
 def code_references(rule_name):
     """The config's references to code that a rule's jobs may run: the model factories of the
-    benchmark's settings for bench (rules/bench.smk), the config's model factory and data loader
-    for every other rule."""
-    return BENCH_FACTORIES if rule_name == "bench" else [PLAN.model.factory, PLAN.data_loader]
+    benchmark's settings for bench (rules/bench.smk), the config's model factory, model outputs
+    (if a researcher's) and data loader for every other rule."""
+    if rule_name == "bench":
+        return BENCH_FACTORIES
+    return [PLAN.model.factory, *([PLAN.model.outputs] if PLAN.model.outputs else []), PLAN.data_loader]
 
 
 # Per-member files, by the step that makes them (its rule name), i.e. TRAK features (one pass

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from tdacore.attribution.grads import per_sample_grads, trainable_params
+from tdacore.data.batches import Inputs, chunks, forward, n_rows, take
 from tdacore.infra.seeds import derive_seed, torch_generator
 from tdacore.models.outputs import OutputFn
 
@@ -55,7 +56,7 @@ class FactorChunk:
     rest_blocks: list[torch.Tensor]
 
 
-def find_sites(model: nn.Module, example: torch.Tensor) -> Sites:
+def find_sites(model: nn.Module, example: Inputs) -> Sites:
     """The nn.Linear modules with a trainable weight that the forward pass of `example` calls
     (a module whose weight is used otherwise is not one: its parameters go to the rest)."""
     params = trainable_params(model)
@@ -67,7 +68,7 @@ def find_sites(model: nn.Module, example: torch.Tensor) -> Sites:
     ]
     try:
         with torch.no_grad():
-            model(example[:1])
+            forward(model, take(example, slice(0, 1)))
     finally:
         for handle in handles:
             handle.remove()
@@ -87,7 +88,7 @@ def draws_fresh_masks(model: nn.Module) -> bool:
 
 
 def linear_factors(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int, sites: Sites
+    model: nn.Module, x: Inputs, y: torch.Tensor, output_fn: OutputFn, chunk_size: int, sites: Sites
 ) -> Iterator[tuple[slice, FactorChunk]]:
     """Yield (rows, FactorChunk) for each chunk of x: the layers' inputs and the gradients of
     sum_r f(x_r) with respect to their outputs (= each example's own delta: examples do not
@@ -98,8 +99,7 @@ def linear_factors(
             f"and the per-sample gradients of {list(sites.rest)[:3]}...: use another trak.projection.kind"
         )
     modules = dict(model.named_modules())
-    for start in range(0, len(x), chunk_size):
-        rows = slice(start, min(start + chunk_size, len(x)))
+    for rows in chunks(n_rows(x), chunk_size):
         calls: list[tuple[str, torch.Tensor, torch.Tensor]] = []
         handles = [
             modules[site.name].register_forward_hook(
@@ -109,7 +109,7 @@ def linear_factors(
         ]
         try:
             with torch.enable_grad():
-                total = output_fn(model(x[rows]), y[rows]).sum()
+                total = output_fn(forward(model, take(x, rows)), y[rows]).sum()
                 deltas = torch.autograd.grad(total, [o for _, _, o in calls], allow_unused=True, materialize_grads=True)
         finally:
             for handle in handles:
@@ -118,12 +118,12 @@ def linear_factors(
         n = rows.stop - rows.start
         for (name, a, _), delta in zip(calls, deltas):
             factors[name].append((a.reshape(n, -1, a.shape[-1]), delta.detach().reshape(n, -1, delta.shape[-1])))
-        rest = next(per_sample_grads(model, x[rows], y[rows], output_fn, n, sites.rest))[1] if sites.rest else []
+        rest = next(per_sample_grads(model, take(x, rows), y[rows], output_fn, n, sites.rest))[1] if sites.rest else []
         yield rows, FactorChunk(factors, rest)
 
 
 def linear_gradients(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int, sites: Sites
+    model: nn.Module, x: Inputs, y: torch.Tensor, output_fn: OutputFn, chunk_size: int, sites: Sites
 ) -> Iterator[tuple[slice, list[torch.Tensor]]]:
     """Per-sample gradients as tdacore.attribution.grads.per_sample_grads yields them, for a model whose
     trainable parameters all sit in linear layers (sites.rest empty): each weight's block is
@@ -136,7 +136,7 @@ def linear_gradients(
     dtype = next(iter(trainable_params(model).values())).dtype
     buffers = {
         f"{site.name}.weight": torch.empty(
-            min(chunk_size, len(x)), site.out_features, site.in_features, device=x.device, dtype=dtype
+            min(chunk_size, n_rows(x)), site.out_features, site.in_features, device=y.device, dtype=dtype
         )
         for site in sites.layers
     }
@@ -169,7 +169,7 @@ class FactorisedProjector:
     def __init__(
         self,
         model: nn.Module,
-        example: torch.Tensor,
+        example: Inputs,
         dim: int,
         seed: int,
         device: torch.device,

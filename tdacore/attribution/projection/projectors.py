@@ -29,6 +29,7 @@ from tdacore.attribution.projection.factorised import (
 )
 from tdacore.attribution.projection.sjlt import SJLTProjector
 from tdacore.attribution.projection.spec import Projection
+from tdacore.data.batches import Inputs, n_rows
 from tdacore.infra.seeds import derive_seed
 
 GradientProjector = IdentityProjector | GaussianProjector | SJLTProjector
@@ -46,9 +47,7 @@ def make_gradient_projector(
     return IdentityProjector(n_params)
 
 
-def make_projector(
-    spec: Projection, model: nn.Module, example: torch.Tensor, seed: int, device: torch.device
-) -> Projector:
+def make_projector(spec: Projection, model: nn.Module, example: Inputs, seed: int, device: torch.device) -> Projector:
     """The projector `spec` names, for `model`'s trainable parameters; `example` (one input row)
     finds the linear layers a factorised projection covers."""
     n_params = sum(p.numel() for p in trainable_params(model).values())
@@ -65,7 +64,7 @@ def make_projector(
 
 
 def project_grads(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, projector: Projector, chunk_size: int, output_fn: OutputFn
+    model: nn.Module, x: Inputs, y: torch.Tensor, projector: Projector, chunk_size: int, output_fn: OutputFn
 ) -> torch.Tensor:
     """Projected per-sample gradients of every row of x (rows x projector.dim), one chunk of
     gradients at a time, written into one preallocated tensor (IdentityProjector: the gradients)."""
@@ -75,7 +74,7 @@ def project_grads(
 
 def project_grads_each(
     model: nn.Module,
-    x: torch.Tensor,
+    x: Inputs,
     y: torch.Tensor,
     projectors: Sequence[Projector],
     chunk_size: int,
@@ -89,15 +88,15 @@ def project_grads_each(
     if any(factorised) and not all(factorised):
         raise ValueError("one job's projectors must all be factorised or all be gradient projectors")
     dtype = next(iter(trainable_params(model).values())).dtype
-    outs = [torch.empty(len(x), projector.dim, device=x.device, dtype=dtype) for projector in projectors]
+    outs = [torch.empty(n_rows(x), projector.dim, device=y.device, dtype=dtype) for projector in projectors]
     seconds = [0.0] * len(projectors)
     for group in _groups_within_budget(projectors):
         for rows, chunk in gradient_chunks(model, x, y, output_fn, chunk_size, projectors[0]):
             for k in group:
                 start = time.perf_counter()
                 projectors[k](chunk, out=outs[k][rows])
-                if x.device.type == "cuda":
-                    torch.cuda.synchronize(x.device)
+                if y.device.type == "cuda":
+                    torch.cuda.synchronize(y.device)
                 seconds[k] += time.perf_counter() - start
         for k in group:
             if isinstance(projectors[k], GaussianProjector):
@@ -106,7 +105,7 @@ def project_grads_each(
 
 
 def gradient_chunks(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, output_fn: OutputFn, chunk_size: int, projector: Projector
+    model: nn.Module, x: Inputs, y: torch.Tensor, output_fn: OutputFn, chunk_size: int, projector: Projector
 ) -> Iterator[tuple[slice, Any]]:
     """What `projector` consumes, chunk by chunk: a factorised projection its layers' inputs and
     output gradients; a gradient projector per-sample gradients, made from those same factors
