@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
+
+from tdacore.attribution.shards import gram_partial, kernel_columns, solve_test
 
 
 def value_name(value: float) -> str:
@@ -63,29 +64,19 @@ class Kernel:
 def kernels(phi_train: np.ndarray, phi_test: np.ndarray, ridges: Sequence[Ridge]) -> list[Kernel]:
     """phi_test (Phi^T Phi + lambda I)^{-1} Phi^T in float64 for each ridge (Eq. 2 with a ridge):
     Phi^T Phi is formed once; per ridge the k x k system is Cholesky-solved for the test rows
-    (n_test right-hand sides), then mapped onto the training set."""
+    (n_test right-hand sides), then mapped onto the training set (tdacore.attribution.shards: the
+    same steps, one shard)."""
     start = time.perf_counter()
-    phi_train = np.asarray(phi_train, dtype=np.float64)
-    phi_test_t = np.asarray(phi_test, dtype=np.float64).T
-    gram = phi_train.T @ phi_train
+    gram = gram_partial(phi_train)
     mean_eigenvalue = float(np.trace(gram)) / gram.shape[0]
     gram_seconds = time.perf_counter() - start
     made = []
     for ridge in ridges:
         start = time.perf_counter()
         value = ridge.value(gram)
-        try:
-            factor = scipy.linalg.cho_factor(gram + value * np.eye(gram.shape[0]), lower=True)
-        except np.linalg.LinAlgError as err:
-            raise np.linalg.LinAlgError(
-                f"Phi^T Phi + {value:g} I ({gram.shape[0]}x{gram.shape[0]}, {ridge.setting}) is not positive definite: "
-                "raise trak.ridge or trak.ridge_relative, or lower trak.projection.dim below the number of training "
-                "examples"
-            ) from err
-        left = scipy.linalg.cho_solve(factor, phi_test_t)  # (Phi^T Phi + lambda I)^{-1} phi_test^T
-        made.append(
-            Kernel(left.T @ phi_train.T, ridge, value, mean_eigenvalue, gram_seconds + time.perf_counter() - start)
-        )
+        solved = solve_test(gram, phi_test, value, ridge.setting)
+        kernel = kernel_columns(solved, phi_train)
+        made.append(Kernel(kernel, ridge, value, mean_eigenvalue, gram_seconds + time.perf_counter() - start))
     return made
 
 

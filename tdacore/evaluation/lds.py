@@ -25,15 +25,19 @@ def lds_per_example(scores: np.ndarray, masks: np.ndarray, outputs: np.ndarray) 
     scores: n_test x n_train; masks: m x n_train (bool); outputs: m x n_test, the model output
     of the model retrained on subset j at each test example.
     """
-    predictions = subset_predictions(scores, masks)
-    if outputs.shape != (masks.shape[0], scores.shape[0]):
-        raise ValueError(
-            f"outputs have shape {outputs.shape}, expected (subsets, test) = {(masks.shape[0], scores.shape[0])}"
-        )
-    result = np.empty(scores.shape[0])
+    return lds_from_predictions(subset_predictions(scores, masks), outputs)
+
+
+def lds_from_predictions(predictions: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """Spearman correlation per test example of its subset predictions (n_test x m; from the
+    whole score matrix, or summed over training shards' subset_predictions) with the retrained
+    models' outputs (m x n_test); NaN where either side is constant."""
+    if outputs.shape != predictions.T.shape:
+        raise ValueError(f"outputs have shape {outputs.shape}, expected (subsets, test) = {predictions.T.shape}")
+    result = np.empty(predictions.shape[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant inputs give NaN, counted by the caller
-        for t in range(scores.shape[0]):
+        for t in range(predictions.shape[0]):
             result[t] = spearmanr(predictions[t], outputs[:, t]).statistic
     return result
 
