@@ -617,7 +617,7 @@ INVALID_CONFIGS = [
     (lambda c: c["ensembles"]["projection_only"].update(D=[0]), "['ensembles']['projection_only']['D']"),
     (
         lambda c: c.update(TINY_MUSIC, lora={**TINY_MUSIC["lora"], "target_modules": ["w_q", "q_proj"]}),
-        "'q_proj' names no linear module",
+        "'q_proj' names no module of music_transformer that holds a weight",
     ),
     (lambda c: c.update(TINY_MUSIC, model={**TINY_MUSIC["model"], "hidden": [4]}), "'hidden' was unexpected"),
     (lambda c: c.update(TINY_MUSIC, data={**TINY_MUSIC["data"], "seq_len": None}), "['data']['seq_len']"),
