@@ -164,3 +164,12 @@ def test_the_transformers_example_runs_dropout_and_lora_ensembles(tmp_path: Path
     assert sorted((r["ensemble"], r["members"]) for r in rows) == [("dropout", 2), ("lora", 2), ("naive", 1)]
     assert all(math.isfinite(float(r["lds"])) and int(r["n_test"]) == 16 for r in rows)
     assert (results / "figures" / "proponents_trak.png").stat().st_size > 1000
+    data = h5py.File(results / "data" / "dataset.h5", "r")
+    assert set(data["x_train"]) == {"input_ids", "attention_mask"}  # named inputs, stored as a group
+    again = snakemake(tmp_path, config, "--dry-run")
+    assert "Nothing to be done" in again.stdout + again.stderr
+    # an edit of the model's file reruns training and featurization, not the data
+    model_file = tmp_path / "examples" / "hf_causal_lm" / "tiny_gpt2.py"
+    model_file.write_text(model_file.read_text() + "\n# an edit\n")
+    jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run").stdout)
+    assert {"train_base", "retrain_subset", "train_adapter", "featurize"} <= set(jobs) and "prepare_data" not in jobs
