@@ -98,7 +98,8 @@ def _inputs(entry: Shape | Mapping[str, Shape], side: str) -> dict[str, Shape]:
     return {f"x_{side}": entry}
 
 
-def _integers(dtype: np.dtype) -> bool:
+def integer_like(dtype: np.dtype) -> bool:
+    """Integers or booleans: token ids, attention masks (stored as int64)."""
     return np.issubdtype(dtype, np.integer) or dtype == np.bool_
 
 
@@ -126,7 +127,7 @@ def check_layout(shapes: Mapping[str, Shape | Mapping[str, Shape]], task: str, w
         for name, (x, xt) in inputs[side].items():
             if not x or not y or x[0] != y[0] or x[0] < 1:
                 raise ValueError(f"{where}: {name} {x} and y_{side} {y} do not hold the same number of examples")
-            if task == "sequence" and (len(x) != 2 or not _integers(xt)):
+            if task == "sequence" and (len(x) != 2 or not integer_like(xt)):
                 raise ValueError(f"{where}: {name} is {xt} of shape {x}, not integer token ids of shape (n, L)")
             if task == "sequence" and y != x:
                 raise ValueError(f"{where}: y_{side} has shape {y}, expected {x} (that of {name}) for data.task {task}")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tdacore.data.arrays import NAMES, check_layout, read_arrays
+from tdacore.data.arrays import NAMES, check_layout, integer_like, read_arrays
 from tdacore.data.batches import each, is_dict, take
 from tdacore.data.dataset import IGNORE, Dataset, draw_split
 from tdacore.data.sources import data_options, data_reference, data_task
@@ -50,10 +50,7 @@ def _stored(x: Any, task: str) -> Any:
     """Inputs as the data set stores them: one array as float32 (classification) or int64
     (sequences); named inputs each as int64 (integers, booleans) or float32 (tdacore.data.arrays)."""
     if is_dict(x):
-        return {
-            name: a.astype(np.int64 if np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_ else np.float32)
-            for name, a in x.items()
-        }
+        return {name: a.astype(np.int64 if integer_like(a.dtype) else np.float32) for name, a in x.items()}
     return x.astype(np.int64 if task == "sequence" else np.float32)
 
 

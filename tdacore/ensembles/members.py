@@ -46,7 +46,8 @@ class TrainedMember:
 
     @property
     def outputs(self) -> ModelOutputs:
-        """The model-output functions of the data set's task (tdacore.models.outputs)."""
+        """The model-output functions the model was trained with: model.outputs of its own model
+        section, else those of the data set's task (tdacore.models.outputs.model_outputs)."""
         return model_outputs(self.meta["model"], self.data_attrs["task"])
 
     def seed_for(self, role: str) -> int:
