@@ -51,14 +51,39 @@ class Ridge:
 
 
 @dataclass
+class Solve:
+    """One member's (Phi^T Phi + lambda I)^{-1} phi_test^T under one ridge (k x test): all of the
+    kernel but its training side, which shards apply column block by column block."""
+
+    solved: np.ndarray
+    ridge: Ridge
+    value: float  # lambda as applied
+    mean_eigenvalue: float  # trace(Phi^T Phi) / k
+    seconds: float  # its own solve, plus Phi^T Phi (shared by every ridge of the call)
+
+
+@dataclass
 class Kernel:
     """One member's kernel under one ridge (test x train) and how it was made."""
 
     kernel: np.ndarray
     ridge: Ridge
-    value: float  # lambda as applied
-    mean_eigenvalue: float  # trace(Phi^T Phi) / k
-    seconds: float  # its own solve, plus Phi^T Phi (shared by every ridge of the call)
+    value: float
+    mean_eigenvalue: float
+    seconds: float  # its solve's, plus mapping it onto the training set
+
+
+def solves(gram: np.ndarray, phi_test: np.ndarray, ridges: Sequence[Ridge], gram_seconds: float = 0.0) -> list[Solve]:
+    """(Phi^T Phi + lambda I)^{-1} phi_test^T in float64 for each ridge, from Phi^T Phi (`gram`,
+    whole or summed from shards, tdacore.attribution.shards) that took `gram_seconds` to form."""
+    mean_eigenvalue = float(np.trace(gram)) / gram.shape[0]
+    made = []
+    for ridge in ridges:
+        start = time.perf_counter()
+        value = ridge.value(gram)
+        solved = solve_test(gram, phi_test, value, ridge.setting)
+        made.append(Solve(solved, ridge, value, mean_eigenvalue, gram_seconds + time.perf_counter() - start))
+    return made
 
 
 def kernels(phi_train: np.ndarray, phi_test: np.ndarray, ridges: Sequence[Ridge]) -> list[Kernel]:
@@ -68,15 +93,12 @@ def kernels(phi_train: np.ndarray, phi_test: np.ndarray, ridges: Sequence[Ridge]
     same steps, one shard)."""
     start = time.perf_counter()
     gram = gram_partial(phi_train)
-    mean_eigenvalue = float(np.trace(gram)) / gram.shape[0]
-    gram_seconds = time.perf_counter() - start
     made = []
-    for ridge in ridges:
+    for solve in solves(gram, phi_test, ridges, time.perf_counter() - start):
         start = time.perf_counter()
-        value = ridge.value(gram)
-        solved = solve_test(gram, phi_test, value, ridge.setting)
-        kernel = kernel_columns(solved, phi_train)
-        made.append(Kernel(kernel, ridge, value, mean_eigenvalue, gram_seconds + time.perf_counter() - start))
+        kernel = kernel_columns(solve.solved, phi_train)
+        seconds = solve.seconds + time.perf_counter() - start
+        made.append(Kernel(kernel, solve.ridge, solve.value, solve.mean_eigenvalue, seconds))
     return made
 
 

@@ -81,6 +81,34 @@ def featurize_shared(
     return features, total - sum(f.seconds for f in features)
 
 
+@dataclass
+class Part:
+    """One member's projected gradients of some examples (a training shard, or the test set)
+    under one projector, and Q for training examples (featurize.shard_size)."""
+
+    phi: np.ndarray
+    q: np.ndarray | None
+    seconds: float  # its projection's own time; see featurize_part
+
+
+def featurize_part(
+    model: nn.Module,
+    x: Inputs,
+    y: torch.Tensor,
+    projectors: Sequence[Projector],
+    chunk_size: int,
+    outputs: ModelOutputs = CLASSIFICATION,
+    with_q: bool = True,
+) -> tuple[list[Part], float]:
+    """featurize_shared for one set of examples: each projector's features of `x` (with Q when
+    `with_q`, i.e. training examples) and the time they share (gradients, Q, the rest)."""
+    start = time.perf_counter()
+    phis, seconds = project_grads_each(model, x, y, projectors, chunk_size, outputs.f)
+    q = forward_q(model, x, y, chunk_size, outputs) if with_q else None
+    parts = [Part(phi.cpu().numpy(), q, s) for phi, s in zip(phis, seconds)]
+    return parts, time.perf_counter() - start - sum(seconds)
+
+
 def forward_q(
     model: nn.Module,
     x_train: Inputs,

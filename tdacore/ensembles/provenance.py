@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tdacore.ensembles.grid import GridPoint
+from tdacore.infra.precision import stored_dtype
+from tdacore.infra.store import content_hash, require_agreement, require_distinct
 
 
 def point_provenance(point: GridPoint, member_attrs: list[dict[str, Any]], aggregate_seconds: float) -> dict[str, Any]:
@@ -47,4 +50,50 @@ def point_provenance(point: GridPoint, member_attrs: list[dict[str, Any]], aggre
         "training_seconds": None if None in runs.values() else sum(runs.values()),
         "space_params": sum(files.values()),
         **({"gpu_peak_bytes": max(gpu)} if gpu else {}),
+    }
+
+
+def check_trak_members(
+    attrs: Mapping[str, Mapping[str, Any]], q_attrs: Mapping[str, Mapping[str, Any]], ridge: str, method: str
+) -> None:
+    """Refuse to combine TRAK members (their kernel or solve files, `attrs`, and their Q files,
+    `q_attrs`) that disagree on data, test examples, projection, model output or mask mode, that
+    share a projection seed, or whose ridge is not the reading's."""
+    require_agreement(
+        attrs, ["train_hash", "test_hash", "test_examples", "proj_kind", "proj_dim", "model_output", "ridge"]
+    )
+    require_agreement({**attrs, **q_attrs}, ["train_hash", "model_output"])
+    require_agreement({path: a for path, a in {**attrs, **q_attrs}.items() if a["mask_applied"]}, ["mask_mode"])
+    require_distinct(attrs, "proj_seed")
+    path, first = next(iter(attrs.items()))
+    if first["ridge"] != ridge:
+        raise ValueError(f"{path}: a kernel at {first['ridge']}, but {method} uses {ridge}")
+
+
+def trak_point_attrs(
+    method: str,
+    point: GridPoint,
+    attrs: Mapping[str, Mapping[str, Any]],
+    q_attrs: Mapping[str, Mapping[str, Any]],
+    aggregate_seconds: float,
+) -> dict[str, Any]:
+    """What a TRAK grid point's score file records (point_provenance, and its members' kernel or
+    solve files, features, Q files, projection seeds and ridges)."""
+    member_attrs = list(attrs.values()) + [a for path, a in q_attrs.items() if path not in attrs]
+    first = next(iter(attrs.values()))
+    return {
+        "method": "trak",
+        "reading": method,
+        **point_provenance(point, member_attrs, aggregate_seconds),
+        "kernel_files": list(attrs),
+        "feature_files": [a["features_file"] for a in attrs.values()],
+        "q_files": list(q_attrs),
+        "proj_seeds": [a["proj_seed"] for a in attrs.values()],
+        "config_hash": content_hash(sorted({a["config_hash"] for a in member_attrs})),
+        "proj_kind": first["proj_kind"],
+        "proj_dim": first["proj_dim"],
+        "features_dtype": stored_dtype(first, "phi_test"),
+        "ridge": first["ridge"],
+        "ridge_values": [a["ridge_value"] for a in attrs.values()],
+        "mean_eigenvalues": [a["mean_eigenvalue"] for a in attrs.values()],
     }

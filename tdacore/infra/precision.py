@@ -1,7 +1,8 @@
 """Storage precision of large arrays (projected features, scores): float32, float16 or bfloat16 on
 disk, float32 in memory. HDF5 has no bfloat16, so a bfloat16 array is stored as its 16-bit patterns
-(uint16) and the file's attributes say which dtype the bits are; every reader goes through
-`decode`. Arithmetic (Gram matrices, kernels) stays in float32/float64: only storage is narrowed.
+(uint16); each narrowed dataset says which dtype its values are, and the file's attributes repeat
+it (`<name>_dtype`); tdacore.infra.store decodes on every read. Arithmetic (Gram matrices,
+kernels) stays in float32/float64: only storage is narrowed.
 """
 
 from __future__ import annotations
@@ -46,6 +47,18 @@ def decode(stored: np.ndarray, dtype: str) -> np.ndarray:
             raise ValueError(f"a bfloat16 array is stored as uint16 bit patterns, got {stored.dtype}")
         return (stored.astype(np.uint32) << np.uint32(16)).view(np.float32)
     return np.asarray(stored, dtype=np.float32)
+
+
+def stored_numpy_dtype(dtype: str) -> np.dtype:
+    """The numpy dtype an array of storage dtype `dtype` is written as (bfloat16: uint16)."""
+    _require(dtype)
+    return np.dtype(np.uint16 if dtype == "bfloat16" else dtype)
+
+
+def round_trip(values: np.ndarray, dtype: str) -> np.ndarray:
+    """The float32 values a reader gets back after storing `values` in `dtype`: what a job that
+    also stores them must compute with, so that its results match its readers'."""
+    return decode(encode(values, dtype), dtype)
 
 
 def stored_dtype(attrs: Mapping[str, Any], name: str) -> str:

@@ -17,6 +17,9 @@ import h5py
 import numpy as np
 
 from tdacore import __version__
+from tdacore.infra.precision import decode, encode, stored_numpy_dtype
+
+STORAGE_DTYPE = "storage_dtype"  # a narrowed dataset's attribute: the dtype its stored values encode
 
 
 class ProvenanceError(ValueError):
@@ -101,19 +104,60 @@ def job_stamp() -> dict[str, str]:
     }
 
 
-def write_h5(path: str | os.PathLike, arrays: Mapping[str, Any], attrs: Mapping[str, Any]) -> None:
+def write_h5(
+    path: str | os.PathLike,
+    arrays: Mapping[str, Any],
+    attrs: Mapping[str, Any],
+    dtypes: Mapping[str, str] | None = None,
+) -> None:
     """Write arrays and provenance attributes to `path` atomically, with the job stamp; a dict of
-    arrays becomes a group of that name (named inputs, tdacore.data.batches)."""
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as handle:
-            for name, array in arrays.items():
-                if isinstance(array, Mapping):
-                    for member, values in array.items():
-                        handle.create_dataset(f"{name}/{member}", data=np.asarray(values))
-                else:
-                    handle.create_dataset(name, data=np.asarray(array))
-            for key, value in {**attrs, **job_stamp()}.items():
-                handle.attrs[key] = _encode_attr(value)
+    arrays becomes a group of that name (named inputs, tdacore.data.batches). `dtypes`: arrays
+    stored narrowed (tdacore.infra.precision: float16 or bfloat16), each recorded on its dataset
+    (read back as float32 by read_item) and in the file's attributes as `<name>_dtype`."""
+    dtypes = dict(dtypes or {})
+    unknown = set(dtypes) - set(arrays)
+    if unknown:
+        raise KeyError(f"{path}: storage dtypes for arrays it does not hold: {sorted(unknown)}")
+    with h5_writer(path) as handle:
+        for name, array in arrays.items():
+            if isinstance(array, Mapping):
+                for member, values in array.items():
+                    handle.create_dataset(f"{name}/{member}", data=np.asarray(values))
+            elif name in dtypes:
+                write_rows(create_narrowed(handle, name, np.shape(array), dtypes[name]), slice(None), array)
+            else:
+                handle.create_dataset(name, data=np.asarray(array))
+        set_attrs(handle, attrs)
+
+
+@contextmanager
+def h5_writer(path: str | os.PathLike) -> Iterator[h5py.File]:
+    """An HDF5 file open for writing at a temporary path, renamed onto `path` only when the block
+    ends without error (atomic_path): for files written block by block. Call set_attrs on it."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
+        yield handle
+
+
+def set_attrs(handle: h5py.File, attrs: Mapping[str, Any]) -> None:
+    """A file's provenance attributes, with the job stamp and the storage dtype of every narrowed
+    array (`<name>_dtype`)."""
+    stored = {
+        f"{name}_dtype": item.attrs[STORAGE_DTYPE] for name, item in handle.items() if STORAGE_DTYPE in item.attrs
+    }
+    for key, value in {**attrs, **stored, **job_stamp()}.items():
+        handle.attrs[key] = _encode_attr(value)
+
+
+def create_narrowed(handle: h5py.File, name: str, shape: tuple[int, ...], dtype: str) -> h5py.Dataset:
+    """An empty dataset whose values are stored in `dtype` (tdacore.infra.precision), filled by write_rows."""
+    dataset = handle.create_dataset(name, shape=shape, dtype=stored_numpy_dtype(dtype))
+    dataset.attrs[STORAGE_DTYPE] = dtype
+    return dataset
+
+
+def write_rows(dataset: h5py.Dataset, rows: slice | tuple[slice, ...], values: np.ndarray) -> None:
+    """Values into a block of a dataset made by create_narrowed, encoded in its storage dtype."""
+    dataset[rows] = encode(values, dataset.attrs[STORAGE_DTYPE])
 
 
 def read_attrs(path: str | os.PathLike) -> dict[str, Any]:
@@ -122,11 +166,27 @@ def read_attrs(path: str | os.PathLike) -> dict[str, Any]:
         return {key: _decode_attr(value) for key, value in handle.attrs.items()}
 
 
-def read_item(item: h5py.Dataset | h5py.Group) -> Any:
-    """A dataset's array, or a group's arrays by name."""
+def read_item(item: h5py.Dataset | h5py.Group, rows: slice | None = None) -> Any:
+    """A dataset's array (or its `rows`), or a group's arrays by name; an array stored narrowed
+    (write_h5's dtypes) comes back as float32."""
     if isinstance(item, h5py.Group):
-        return {name: read_item(child) for name, child in item.items()}
-    return item[()]
+        return {name: read_item(child, rows) for name, child in item.items()}
+    values = item[()] if rows is None else item[rows]
+    return decode(values, item.attrs[STORAGE_DTYPE]) if STORAGE_DTYPE in item.attrs else values
+
+
+def array_names(path: str | os.PathLike) -> list[str]:
+    """The names of an HDF5 file's arrays (and groups), without reading them."""
+    with h5py.File(_existing(path), "r") as handle:
+        return list(handle.keys())
+
+
+def read_rows(path: str | os.PathLike, name: str, rows: slice) -> np.ndarray:
+    """Rows of one array of an HDF5 file, read without the rest (a block of a large array)."""
+    with h5py.File(_existing(path), "r") as handle:
+        if name not in handle:
+            raise KeyError(f"{path}: no dataset '{name}' (has {sorted(handle.keys())})")
+        return read_item(handle[name], rows)
 
 
 def read_h5(path: str | os.PathLike, names: list[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:

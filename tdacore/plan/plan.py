@@ -12,11 +12,12 @@ from typing import Any
 
 from tdacore.attribution.registry import ALL_CHOICES, METHODS, Method
 from tdacore.attribution.ridge import Ridge
+from tdacore.attribution.shards import shard_slices
 from tdacore.data.sources import data_reference
 from tdacore.ensembles.grid import TRAK_ONLY, GridPoint, grid
 from tdacore.evaluation.sweeps import grid_readings
 from tdacore.infra.references import Reference
-from tdacore.plan.settings import Influence, Lora, Model, Optimiser, Projection, Selection
+from tdacore.plan.settings import Influence, Lora, Model, Optimiser, Projection, Selection, Storage
 
 TWO_STEP = ("dropout", "lora")  # the ensemble kinds whose members are K groups x D (or L) variants
 
@@ -96,6 +97,14 @@ class Plan:
     projection_passes: int  # projection passes p1..pP of each model that needs any
     ridges: tuple[Ridge, ...]  # every ridge a TRAK reading uses (one kernel per member and ridge)
     scores_only: bool = False  # lds: null: no LDS ground truth, the scores are the product
+    storage: Storage = Storage()  # featurize and scores: shards and storage dtypes
+
+    @property
+    def shards(self) -> tuple[slice, ...]:
+        """TRAK's training shards (featurize.shard_size; none when unsharded): the rows of part s{k}."""
+        if self.storage.shard_size is None:
+            return ()
+        return tuple(shard_slices(self.data["n_train"], self.storage.shard_size))
 
     @property
     def results(self) -> str:
@@ -254,11 +263,14 @@ def _sweep(name: str, readings: list[str], settings: dict[str, str], plan_readin
     return Sweep(name, tuple(readings), settings, points)
 
 
-def _theory(readings: Mapping[str, Reading]) -> dict[tuple[str, str], TheoryPlan]:
+def _theory(readings: Mapping[str, Reading], sharded: bool) -> dict[tuple[str, str], TheoryPlan]:
     """Section 5 for each reading and two-step kind whose grid has at least 2 naive models and
-    D >= 2 (or L >= 2): the largest member sets the grid already scores."""
+    D >= 2 (or L >= 2): the largest member sets the grid already scores. With TRAK's features in
+    shards, TRAK's readings have no per-member kernel files to decompose: only the others'."""
     plan = {}
     for name, reading in readings.items():
+        if sharded and reading.kernels:
+            continue
         points = reading.grid
         naive = max([p.n_models for p in points if p.ensemble == "naive"], default=0)
         for kind in TWO_STEP:
@@ -272,6 +284,19 @@ def _theory(readings: Mapping[str, Reading]) -> dict[tuple[str, str], TheoryPlan
                     points=tuple(sorted({(p.n_models, p.n_passes or p.n_adapters) for p in mine})),
                 )
     return plan
+
+
+def _check_shardable(readings: Mapping[str, Reading]) -> None:
+    """featurize.shard_size needs each example's features to depend on that example alone: a TRAK
+    reading whose dropout passes draw a fresh mask per example and call (per_example) draws them in
+    the order of the whole training set, so shards would see other masks."""
+    for name, reading in readings.items():
+        masked = any(m.masked for point in reading.grid for m in point.members())
+        if reading.kernels and reading.mask_mode == "per_example" and masked:
+            raise ValueError(
+                f"featurize.shard_size: {name}'s dropout passes draw per_example masks in the order of the whole "
+                "training set, so shards would draw other masks; use dropout_masks: fixed or featurize.shard_size: null"
+            )
 
 
 def _check_brought_models(
@@ -343,6 +368,9 @@ def plan_from_config(config: Mapping[str, Any]) -> Plan:
     if model.checkpoints:
         _check_brought_models(model, readings, optimiser, checkpointed, {m.model for m in members})
     passes = [p.n_passes for r in readings.values() for p in r.grid if any(m.projection_only for m in p.members())]
+    storage = Storage.from_config(config)
+    if storage.shard_size is not None:
+        _check_shardable(readings)
     return Plan(
         experiment=config["experiment"],
         seed=config["seed"],
@@ -360,10 +388,11 @@ def plan_from_config(config: Mapping[str, Any]) -> Plan:
         trak_test_examples=trak_entry.get("test_examples", config["data"]["n_test"]),
         readings=readings,
         sweeps={name: _sweep(name, names, settings, readings) for name, (names, settings) in sweeps.items()},
-        theory={} if model.checkpoints or config["lds"] is None else _theory(readings),
+        theory={} if model.checkpoints or config["lds"] is None else _theory(readings, storage.shard_size is not None),
         lora_models=lora_models,
         checkpointed_models=checkpointed,
         projection_passes=max(passes, default=0),
         ridges=tuple({r.ridge.tag: r.ridge for r in readings.values() if r.ridge is not None}.values()),
         scores_only=config["lds"] is None,
+        storage=storage,
     )

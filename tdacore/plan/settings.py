@@ -107,6 +107,35 @@ class Lora:
 
 
 @dataclass(frozen=True)
+class Storage:
+    """featurize and scores: TRAK's training set in shards (featurize.shard_size, None: one
+    featurize job per member) and the storage dtypes of features and scores
+    (tdacore.infra.precision); with shards, what a grid point's score file keeps (the whole
+    matrix up to full_max entries, else the top_k proponents and opponents and the LDS's subset
+    predictions) and the test rows a scoring job holds at once (test_block)."""
+
+    shard_size: int | None = None
+    feature_dtype: str = "float32"
+    scores_dtype: str = "float32"
+    full_max: int = 25_000_000
+    top_k: int = 10
+    test_block: int = 1024
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Storage:
+        featurize, scores = config.get("featurize") or {}, config.get("scores") or {}
+        defaults = cls()
+        return cls(
+            shard_size=featurize.get("shard_size"),
+            feature_dtype=featurize.get("dtype", defaults.feature_dtype),
+            scores_dtype=scores.get("dtype", defaults.scores_dtype),
+            full_max=scores.get("full_max", defaults.full_max),
+            top_k=scores.get("top_k", defaults.top_k),
+            test_block=scores.get("test_block", defaults.test_block),
+        )
+
+
+@dataclass(frozen=True)
 class Selection:
     """selection: the seeded split of each method's scored test examples into a selection part
     (`fraction`) and a report part (tdacore.evaluation.selection)."""

@@ -11,17 +11,10 @@ import numpy as np
 
 from tdacore.data.batches import Inputs, first_array, is_dict
 from tdacore.data.dataset import IGNORE, Dataset
+from tdacore.evaluation.blocked import TopK
 from tdacore.reporting.plots import _save, plt
 
 BYTE_VOCAB = 256  # a sequence of bytes (text) is drawn as characters, any other as token ids
-
-
-def top_examples(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(proponents, opponents): per test row, the columns of its k highest scores, highest first,
-    and of its k lowest, lowest first (ties: the lower column first)."""
-    order = np.argsort(-scores, axis=1, kind="stable")
-    lowest = np.argsort(scores, axis=1, kind="stable")
-    return order[:, :k], lowest[:, :k]
 
 
 def _image(x: np.ndarray) -> tuple[np.ndarray, str | None] | None:
@@ -74,17 +67,22 @@ def _draw(ax, x: np.ndarray, y: np.ndarray, data: Dataset, label: str) -> None:
 
 
 def proponents_figure(
-    scores: np.ndarray, data: Dataset, out: str | os.PathLike, title: str, n_test: int = 4, k: int = 3
+    top: TopK, data: Dataset, out: str | os.PathLike, title: str, n_test: int = 4, k: int = 3
 ) -> None:
-    """One row per test example (the first n_test rows of `scores`, test x train): the test
-    example, its k proponents (highest scores, +) and its k opponents (lowest, −), each with its
-    index in the training set and its score."""
-    rows = min(n_test, len(scores))
-    proponents, opponents = top_examples(scores[:rows], k)
+    """One row per test example (the first n_test rows of `top`, from a whole score matrix or
+    merged over its blocks, tdacore.evaluation.blocked): the test example, its k proponents
+    (highest scores, +) and its k opponents (lowest, −), each with its index in the training set
+    and its score."""
+    rows = min(n_test, len(top.proponents))
+    k = min(k, top.proponents.shape[1])
     fig, axes = plt.subplots(rows, 1 + 2 * k, figsize=(1.3 * (1 + 2 * k), 1.8 * rows + 0.4), squeeze=False)
     for r in range(rows):
         _draw(axes[r, 0], _example(data.x_test, r), data.y_test[r], data, f"test {r}")
-        for c, j in enumerate([*proponents[r], *opponents[r]], start=1):
+        shown = [
+            *zip(top.proponents[r, :k], top.proponent_scores[r, :k]),
+            *zip(top.opponents[r, :k], top.opponent_scores[r, :k]),
+        ]
+        for c, (j, score) in enumerate(shown, start=1):
             sign = "+" if c <= k else "−"
-            _draw(axes[r, c], _example(data.x_train, j), data.y_train[j], data, f"{sign}{j}: {scores[r, j]:.2g}")
+            _draw(axes[r, c], _example(data.x_train, j), data.y_train[j], data, f"{sign}{j}: {score:.2g}")
     _save(fig, out, title)

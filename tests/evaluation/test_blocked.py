@@ -10,7 +10,11 @@ import pytest
 from tdacore.attribution.shards import shard_slices
 from tdacore.evaluation.blocked import merge_top_k, top_k_of_block
 from tdacore.evaluation.lds import lds_from_predictions, lds_per_example, subset_predictions
-from tdacore.reporting.proponents import top_examples
+
+
+def top_examples(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """By brute force: each row's columns sorted by score (stable, so ties keep the lower column first)."""
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k], np.argsort(scores, axis=1, kind="stable")[:, :k]
 
 
 @pytest.mark.parametrize("shard_size", [5, 13, 40])
@@ -35,3 +39,12 @@ def test_the_lds_from_blocks_equals_the_lds_of_the_whole_matrix():
     np.testing.assert_allclose(lds_from_predictions(predictions, outputs), lds_per_example(scores, masks, outputs))
     with pytest.raises(ValueError, match=r"outputs have shape \(5, 8\), expected \(subsets, test\) = \(8, 5\)"):
         lds_from_predictions(predictions, outputs.T)
+
+
+def test_a_row_of_equal_scores_keeps_the_lowest_indices():
+    scores = np.array([[1.0] * 8, [0.0, 2.0, 1.0, 1.0, 1.0, 1.0, -1.0, 1.0]])
+    top = top_k_of_block(scores, 100, 3)
+    assert top.proponents.tolist() == [[100, 101, 102], [101, 102, 103]]
+    assert top.opponents.tolist() == [[100, 101, 102], [106, 100, 102]]
+    with pytest.raises(ValueError, match="scores of training examples 100..107 hold NaN"):
+        top_k_of_block(np.where(scores > 1.5, np.nan, scores), 100, 3)

@@ -9,14 +9,17 @@ import numpy as np
 import pytest
 
 from tdacore.data.dataset import IGNORE, Dataset
-from tdacore.reporting.proponents import _image, _text, proponents_figure, top_examples
+from tdacore.evaluation.blocked import top_k_of_block
+from tdacore.reporting.proponents import _image, _text, proponents_figure
 
 
-def test_top_examples_are_the_highest_and_lowest_scores_of_each_row():
+def test_the_top_examples_are_the_highest_and_lowest_scores_of_each_row():
     scores = np.array([[0.5, -2.0, 3.0, 0.0, 3.0], [1.0, 2.0, -1.0, -1.0, 0.2]])
-    proponents, opponents = top_examples(scores, 2)
-    assert proponents.tolist() == [[2, 4], [1, 0]]  # ties: the lower column first
-    assert opponents.tolist() == [[1, 3], [2, 3]]
+    top = top_k_of_block(scores, 0, 2)
+    assert top.proponents.tolist() == [[2, 4], [1, 0]]  # ties: the lower column first
+    assert top.opponents.tolist() == [[1, 3], [2, 3]]
+    assert top.proponent_scores.tolist() == [[3.0, 3.0], [2.0, 1.0]]
+    assert top.opponent_scores.tolist() == [[-2.0, 0.0], [-1.0, -1.0]]
 
 
 @pytest.mark.parametrize(
@@ -41,5 +44,5 @@ def test_the_figure_is_written(tmp_path: Path, task: str):
         tokens = rng.integers(32, 127, (25, 9))
         data = Dataset(tokens[:20, :-1], tokens[:20, 1:], tokens[20:, :-1], tokens[20:, 1:], 256, "sequence")
     out = tmp_path / "proponents.png"
-    proponents_figure(rng.standard_normal((5, 20)), data, out, "title", n_test=3, k=2)
+    proponents_figure(top_k_of_block(rng.standard_normal((5, 20)), 0, 2), data, out, "title", n_test=3, k=2)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

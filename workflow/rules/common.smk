@@ -48,6 +48,7 @@ wildcard_constraints:
     method="|".join(METHODS),
     kind="dropout|lora",
     fraction=r"[0-9.]+(e-?[0-9]+)?",
+    part=r"s\d+|test",
 
 
 # The names whose scores average per-member score files (IF, Grad-Dot, Grad-Cos and their
@@ -129,26 +130,38 @@ def code_references(rule_name):
     return [PLAN.model.factory, *([PLAN.model.outputs] if PLAN.model.outputs else []), PLAN.data_loader]
 
 
+# TRAK's features in shards (featurize.shard_size, tdacore.plan.Plan.shards): the rows of each
+# training shard s{k}; each member's features are made in parts, its training shards and the test
+# set, one featurize job each; a member's kernel is then its solve (member_solve) and a grid point's
+# scores are made one block per shard (score_block) and collected. Unsharded: none of these.
+SHARDS = {f"s{k}": [rows.start, rows.stop] for k, rows in enumerate(PLAN.shards)}
+PARTS = [*SHARDS, "test"] if SHARDS else []
+PART = "/{part}" if SHARDS else ""
+KERNEL_STEP = "member_solve" if SHARDS else "member_kernels"
+
+
 # Per-member files, by the step that makes them (its rule name), i.e. TRAK features (one pass
-# each, or every projection pass of one model from its gradients computed once), forward-only Q,
-# a member's kernel under a ridge, other methods' member scores: (file pattern, pattern of the
-# job's log and benchmark).
+# each, or every projection pass of one model from its gradients computed once; sharded: one part
+# each), forward-only Q, a member's kernel (sharded: its solve) under a ridge, other methods'
+# member scores: (file pattern, pattern of the job's log and benchmark).
 MEMBER_FILES = {
-    "featurize": ("features/{model}/{variant}", "features/{model}/{variant}"),
-    "featurize_projections": ("features/{model}/{variant}", "features/{model}/projections"),
+    "featurize": (f"features/{{model}}/{{variant}}{PART}", f"features/{{model}}/{{variant}}{PART}"),
+    "featurize_projections": (f"features/{{model}}/{{variant}}{PART}", f"features/{{model}}/projections{PART}"),
     "forward_q": ("forward/{model}/{variant}", "forward/{model}/{variant}"),
     "member_kernels": ("kernels/{model}/{variant}/{ridge}", "kernels/{model}/{variant}"),
+    "member_solve": ("solves/{model}/{variant}/{ridge}", "solves/{model}/{variant}"),
     "member_scores": ("member_scores/{method}/{model}/{variant}", "member_scores/{method}/{model}/{variant}"),
 }
 
 
-def member_path(step, kind="file", member=None, method="{method}", ridge=None):
-    """The file, log or benchmark of `member`'s job of `step`; without a member, the step's own
-    wildcard pattern. A kernel file is the one at `ridge`, else at TRAK reading `method`'s."""
+def member_path(step, kind="file", member=None, method="{method}", ridge=None, part=None):
+    """The file, log or benchmark of `member`'s job of `step` (sharded features: of `part`);
+    without a member (or part), the step's own wildcard pattern. A kernel or solve file is the one
+    at `ridge`, else at TRAK reading `method`'s."""
     model, variant = (member.model_tag, member.variant) if member else ("{model}", "{variant}")
     pattern = MEMBER_FILES[step][kind != "file"]
     tag = (ridge or READINGS[method].ridge).tag if "{ridge}" in pattern else None
-    rel = pattern.format(model=model, variant=variant, method=method, ridge=tag)
+    rel = pattern.format(model=model, variant=variant, method=method, ridge=tag, part=part or "{part}")
     return {
         "file": f"{RESULTS}/{rel}.h5",
         "log": f"{RESULTS}/logs/{rel}.log",
@@ -157,14 +170,16 @@ def member_path(step, kind="file", member=None, method="{method}", ridge=None):
 
 
 def member_jobs(method, point):
-    """(step, member) of every per-member job a grid point needs, i.e. its members' scores, or
-    their features and kernels, and for the forward-only kinds the Q of its masked passes."""
+    """(step, member, part) of every per-member job a grid point needs, i.e. its members' scores,
+    or their features (sharded: each part's) and kernels (sharded: solves), and for the
+    forward-only kinds the Q of its masked passes; part is None but for sharded features."""
     if not READINGS[method].kernels:
-        return [("member_scores", m) for m in point.members()]
-    jobs = [("featurize_projections" if m.projection_only else "featurize", m) for m in point.members()]
-    jobs += [("member_kernels", m) for m in point.members()]
+        return [("member_scores", m, None) for m in point.members()]
+    steps = [("featurize_projections" if m.projection_only else "featurize", m) for m in point.members()]
+    jobs = [(step, m, part) for step, m in steps for part in PARTS or [None]]
+    jobs += [(KERNEL_STEP, m, None) for m in point.members()]
     if point.ensemble in FORWARD_ONLY:
-        jobs += [("forward_q", m) for m in point.q_members()]
+        jobs += [("forward_q", m, None) for m in point.q_members()]
     return jobs
 
 
@@ -222,8 +237,8 @@ def scored_member_files(method, point):
     their Q), or another method's member scores."""
     return [
         member_path(step, member=m, method=method)
-        for step, m in member_jobs(method, point)
-        if step in ("member_kernels", "member_scores")
+        for step, m, _ in member_jobs(method, point)
+        if step in (KERNEL_STEP, "member_scores")
     ]
 
 
@@ -241,10 +256,41 @@ def q_files(wildcards):
     )
 
 
+def shard_feature_files(wildcards):
+    """A score block's features: each member's of the block's shard (its part wildcard)."""
+    point = point_of(wildcards)
+    return [
+        member_path(step, member=m, part=part)
+        for step, m, part in member_jobs(wildcards.method, point)
+        if part == wildcards.part
+    ]
+
+
+def block_path(kind, method, point, part):
+    """A sharded TRAK grid point's score block of training shard `part`: its file, log or benchmark."""
+    rel = f"blocks/{method}/{point.ensemble}/{point.name}/{part}"
+    return {
+        "file": f"{RESULTS}/{rel}.h5",
+        "log": f"{RESULTS}/logs/{rel}.log",
+        "benchmark": f"{RESULTS}/benchmarks/{rel}.tsv",
+    }[kind]
+
+
+def block_files(wildcards):
+    """A sharded TRAK grid point's score blocks, shard by shard."""
+    return [block_path("file", wildcards.method, point_of(wildcards), part) for part in SHARDS]
+
+
 def serving_benchmarks(method, point):
-    """Benchmark files of every job that serves a grid point: its per-member jobs and its aggregation."""
-    members = [member_path(step, "benchmark", m, method) for step, m in member_jobs(method, point)]
-    return list(dict.fromkeys(members)) + [f"{RESULTS}/benchmarks/attribute/{method}/{point.ensemble}/{point.name}.tsv"]
+    """Benchmark files of every job that serves a grid point: its per-member jobs, its score
+    blocks (sharded TRAK) and its aggregation."""
+    members = [member_path(step, "benchmark", m, method, part=part) for step, m, part in member_jobs(method, point)]
+    blocks = [block_path("benchmark", method, point, part) for part in SHARDS] if READINGS[method].kernels else []
+    return (
+        list(dict.fromkeys(members))
+        + blocks
+        + [f"{RESULTS}/benchmarks/attribute/{method}/{point.ensemble}/{point.name}.tsv"]
+    )
 
 
 def point_file(kind, method, point):

@@ -4,6 +4,10 @@
 # random projection, Appendix F.1, and the shared-gradient forward-only kernels). forward_q: Q
 # alone of one masked pass, by forward passes only (the forward-only Dropout Ensemble, Section 3.3).
 # member_kernels: one member's kernel under each ridge some TRAK reading uses (tdacore.attribution.ridge).
+# With featurize.shard_size each featurize job makes one part of a member's features (a training
+# shard, or the test set: wildcard part), and member_solve replaces member_kernels: Phi^T Phi summed
+# from the shards' partials, the test side of the kernel solved once; the training side is applied
+# shard by shard where scores are made (rules/attribute.smk).
 
 
 rule featurize:
@@ -30,6 +34,8 @@ rule featurize:
         projection=config["trak"]["projection"],
         chunk_size=config["trak"]["chunk_size"],
         test_examples=PLAN.trak_test_examples,
+        dtype=PLAN.storage.feature_dtype,
+        rows=lambda wildcards: SHARDS.get(getattr(wildcards, "part", None)),
     script:
         "../scripts/featurize.py"
 
@@ -76,7 +82,27 @@ rule forward_q:
         "../scripts/forward_q.py"
 
 
-if PLAN.ridges:
+if PLAN.ridges and SHARDS:
+
+    rule member_solve:
+        input:
+            train=[member_path("featurize", part=part) for part in SHARDS],
+            test=member_path("featurize", part="test"),
+        output:
+            [member_path("member_solve", ridge=ridge) for ridge in PLAN.ridges],
+        log:
+            member_path("member_solve", "log"),
+        benchmark:
+            member_path("member_solve", "benchmark")
+        conda:
+            CONDA_ENV
+        params:
+            ridges=[{"absolute": ridge.absolute, "relative": ridge.relative} for ridge in PLAN.ridges],
+            shards=list(SHARDS.values()),
+        script:
+            "../scripts/member_solve.py"
+
+elif PLAN.ridges:
 
     rule member_kernels:
         input:

@@ -30,7 +30,7 @@ log.info(
 residuals = [r for a in attrs.values() for r in a.get("cg_relative_residual", [])]
 write_h5(
     snakemake.output[0],
-    {"scores": scores.astype("float32")},
+    {"scores": scores},
     {
         "method": first["method"],
         "reading": first["reading"],
@@ -39,4 +39,5 @@ write_h5(
         "config_hash": first["config_hash"],
         **({"cg_max_relative_residual": max(residuals)} if residuals else {}),
     },
+    {"scores": snakemake.params.dtype},
 )

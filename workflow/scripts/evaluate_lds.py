@@ -1,14 +1,17 @@
-"""Adapter: LDS of one grid point's scores (Appendix D)."""
+"""Adapter: LDS of one grid point's scores (Appendix D): from the whole score matrix, or (TRAK with
+featurize.shard_size) from the subset predictions its blocks summed to."""
 
 import json
 
 from tdacore.ensembles.grid import point_columns
-from tdacore.evaluation.lds import lds_per_example, summarize
+from tdacore.evaluation.lds import lds_from_predictions, lds_per_example, summarize
+from tdacore.infra.precision import stored_dtype
 from tdacore.infra.steplog import start_log
-from tdacore.infra.store import atomic_path, read_h5, require_agreement
+from tdacore.infra.store import atomic_path, read_attrs, read_h5, require_agreement
 
 log = start_log(snakemake.log[0])
-scores, score_attrs = read_h5(snakemake.input.scores, ["scores"])
+score_attrs = read_attrs(snakemake.input.scores)
+from_predictions = score_attrs.get("lds_input") == "subset_predictions"
 truth, truth_attrs = read_h5(snakemake.input.ground_truth, ["outputs", "masks"])
 require_agreement(
     {snakemake.input.scores: score_attrs, snakemake.input.ground_truth: truth_attrs},
@@ -16,12 +19,19 @@ require_agreement(
 )
 # A method may score only the first n test examples (per_method.<method>.test_examples).
 scored = truth["outputs"][:, : score_attrs["test_examples"]]
-per_example = lds_per_example(scores["scores"], truth["masks"], scored)
+if from_predictions:
+    predictions = read_h5(snakemake.input.scores, ["subset_predictions"])[0]["subset_predictions"]
+    per_example = lds_from_predictions(predictions, scored)
+else:
+    per_example = lds_per_example(read_h5(snakemake.input.scores, ["scores"])[0]["scores"], truth["masks"], scored)
 record = {
     "method": snakemake.wildcards.method,  # the method's name: a method or a reading of one (per_method)
     **point_columns(score_attrs),
     "serving_seconds": score_attrs["serving_seconds"],
     "scores_file": str(snakemake.input.scores),
+    "scores_dtype": stored_dtype(score_attrs, "scores"),
+    "features_dtype": score_attrs.get("features_dtype", "float32"),
+    "lds_from": "subset_predictions" if from_predictions else "scores",
     **summarize(per_example),
     "per_example": [None if x != x else x for x in per_example.tolist()],
 }
