@@ -7,10 +7,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from tdacore.attribution.shards import gram_partial, kernel_columns, solve_test
+from tdacore.infra.store import content_hash
 
 
 def value_name(value: float) -> str:
@@ -71,6 +73,21 @@ class Kernel:
     value: float
     mean_eigenvalue: float
     seconds: float  # its solve's, plus mapping it onto the training set
+
+
+def ridge_provenance(made: Solve | Kernel, features_seconds: float, features_hash: str) -> dict[str, Any]:
+    """What a member's kernel or solve file records of its ridge, and its serving time: its
+    features' (`features_seconds`), then this solve's."""
+    return {
+        "ridge": made.ridge.setting,
+        "ridge_absolute": made.ridge.absolute,
+        "ridge_relative": made.ridge.relative,
+        "ridge_value": made.value,
+        "mean_eigenvalue": made.mean_eigenvalue,
+        "kernel_seconds": made.seconds,
+        "seconds": features_seconds + made.seconds,
+        "config_hash": content_hash([features_hash, made.ridge.tag]),
+    }
 
 
 def solves(gram: np.ndarray, phi_test: np.ndarray, ridges: Sequence[Ridge], gram_seconds: float = 0.0) -> list[Solve]:

@@ -7,11 +7,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
 from tdacore import __version__
-from tdacore.infra.store import ProvenanceError, read_h5, require_agreement, require_distinct, write_h5
+from tdacore.infra.precision import stored_dtype
+from tdacore.infra.store import (
+    ProvenanceError,
+    array_names,
+    create_narrowed,
+    h5_writer,
+    read_h5,
+    read_rows,
+    require_agreement,
+    require_distinct,
+    set_attrs,
+    write_h5,
+    write_rows,
+)
 
 
 def test_round_trip_with_provenance(tmp_path: Path):
@@ -108,3 +122,44 @@ def test_named_inputs_are_a_group_and_hash_with_their_names(tmp_path: Path):
     assert array_hash({"ids": ids, "attention_mask": mask}, y) != data.train_hash()
     assert array_hash({"input_ids": ids, "attention_mask": mask}, y) == data.train_hash()
     assert array_hash(ids, y) != array_hash({"x": ids}, y)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "stored", "tolerance"), [("float16", "float16", 2**-11), ("bfloat16", "uint16", 2**-8)]
+)
+def test_narrowed_arrays_round_trip_and_say_their_dtype(tmp_path: Path, dtype: str, stored: str, tolerance: float):
+    values = np.random.default_rng(0).standard_normal((40, 6)).astype(np.float32)
+    path = tmp_path / "f.h5"
+    write_h5(path, {"phi_train": values, "q_train": values[:, 0]}, {"seconds": 1.0}, {"phi_train": dtype})
+    arrays, attrs = read_h5(path)
+    assert arrays["phi_train"].dtype == np.float32 and arrays["q_train"].dtype == np.float32
+    np.testing.assert_allclose(arrays["phi_train"], values, rtol=tolerance, atol=0)
+    np.testing.assert_array_equal(arrays["q_train"], values[:, 0])  # not narrowed
+    assert (attrs["phi_train_dtype"], "q_train_dtype" in attrs, stored_dtype(attrs, "phi_train")) == (
+        dtype,
+        False,
+        dtype,
+    )
+    with h5py.File(path) as handle:  # on disk: half the bytes
+        assert handle["phi_train"].dtype == np.dtype(stored) and handle["phi_train"].attrs["storage_dtype"] == dtype
+    np.testing.assert_array_equal(read_rows(path, "phi_train", slice(3, 7)), arrays["phi_train"][3:7])
+    assert array_names(path) == ["phi_train", "q_train"]
+    with pytest.raises(KeyError, match="storage dtypes for arrays it does not hold: \\['scores'\\]"):
+        write_h5(tmp_path / "g.h5", {"phi_train": values}, {}, {"scores": dtype})
+
+
+def test_a_file_written_block_by_block_appears_only_once_complete(tmp_path: Path):
+    path = tmp_path / "blocks.h5"
+    with pytest.raises(RuntimeError, match="killed"), h5_writer(path) as handle:
+        scores = create_narrowed(handle, "scores", (4, 3), "float16")
+        write_rows(scores, slice(0, 2), np.ones((2, 3)))
+        raise RuntimeError("killed between blocks")
+    assert list(tmp_path.iterdir()) == []
+    with h5_writer(path) as handle:
+        scores = create_narrowed(handle, "scores", (4, 3), "bfloat16")
+        for rows in (slice(0, 2), slice(2, 4)):
+            write_rows(scores, rows, np.full((2, 3), rows.start + 0.5))
+        set_attrs(handle, {"part": "s0"})
+    arrays, attrs = read_h5(path)
+    np.testing.assert_array_equal(arrays["scores"], [[0.5] * 3] * 2 + [[2.5] * 3] * 2)
+    assert (attrs["part"], attrs["scores_dtype"]) == ("s0", "bfloat16")

@@ -55,6 +55,20 @@ def test_section_5_plans_the_largest_member_sets_each_grid_already_scores():
     assert theory["trak", "dropout"].members("dropout") == (GridPoint("naive", 5), GridPoint("dropout", 3, n_passes=10))
 
 
+def test_shards_cover_the_training_set_and_leave_trak_out_of_section_5():
+    assert plan_from_config(DEFAULT).shards == ()
+    sharded = {
+        **DEFAULT,
+        "featurize": {"shard_size": 1000, "dtype": "bfloat16"},
+        "scores": {"dtype": "float16", "full_max": 0, "top_k": 5, "test_block": 100},
+    }
+    plan = plan_from_config(sharded)
+    assert plan.shards == tuple(slice(start, min(start + 1000, 4500)) for start in range(0, 4500, 1000))
+    assert (plan.storage.feature_dtype, plan.storage.scores_dtype, plan.storage.top_k) == ("bfloat16", "float16", 5)
+    # TRAK's members have no whole kernel files to decompose; the other methods keep theirs
+    assert set(plan.theory) == set(plan_from_config(DEFAULT).theory) - {("trak", "dropout")}
+
+
 def test_sweeps_expand_into_readings_that_share_their_points():
     plan = plan_from_config(TINY)
     # the grid sweep's value 0 is trak's own ridge; 0.5 adds a reading with its own ridge
@@ -180,6 +194,10 @@ INVALID = [
         "lora.base_epoch = 3 is not one of train.checkpoints [1, 2]",
     ),
     (_edit("trak.projection.dim", 300), "trak.projection.dim = 300 is not below data.n_train = 300"),
+    (
+        _edit("dropout_masks", "per_example") | {"featurize": {"shard_size": 100}},
+        "featurize.shard_size: trak's dropout passes draw per_example masks",
+    ),
 ]
 
 

@@ -202,6 +202,77 @@ def test_end_to_end_then_nothing_to_do(tmp_path: Path):
         "figure",
         "all",
     }
+    _check_sharded(run, results)
+
+
+# TRAK on the same models with its training set in uneven shards (300 = 110 + 110 + 80), 16 test
+# rows a block, scores stored in float16 (featurize.shard_size, issue 27).
+SHARDED = {
+    **TINY,
+    "methods": ["trak"],
+    "per_method": None,
+    "sweeps": None,
+    "ensembles": {"naive": {"I": [1]}, "dropout": {"I": [1], "D": [2]}},
+    "featurize": {"shard_size": 110},
+    "scores": {"dtype": "float16", "test_block": 16},
+}
+
+
+def _check_sharded(run, results: Path) -> None:
+    """Sharded TRAK gives the unsharded run's features, Phi^T Phi, kernels, scores, top-k and LDS,
+    retraining nothing; its files say the scores' storage dtype."""
+    points = ["naive/I1", "dropout/I1-D2"]
+    whole = {p: read_h5(results / f"scores/trak/{p}.h5")[0]["scores"] for p in points}
+    lds = {p: json.loads((results / f"lds/trak/{p}.json").read_text()) for p in points}
+    features = {v: read_h5(results / f"features/0/{v}.h5")[0] for v in ("d0", "d1", "d2")}
+    kernel = read_h5(results / "kernels/0/d1/ridge0.h5")[0]["kernel"]
+    shards = ["s0", "s1", "s2"]
+    assert _planned(run, SHARDED) == {
+        "featurize",
+        "member_solve",
+        "score_block",
+        "collect_scores",
+        "evaluate_lds",
+        "proponents",
+        "lds_table",
+        "cost_tables",
+        "figure",
+        "all",
+    }
+    done = run(SHARDED)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for variant, unsharded in features.items():
+        parts = [read_h5(results / f"features/0/{variant}/{part}.h5") for part in shards]
+        assert [attrs["rows"] for _, attrs in parts] == [[0, 110], [110, 220], [220, 300]]
+        for name in ("phi_train", "q_train"):
+            np.testing.assert_array_equal(np.concatenate([arrays[name] for arrays, _ in parts]), unsharded[name])
+        test = read_h5(results / f"features/0/{variant}/test.h5")[0]["phi_test"]
+        np.testing.assert_array_equal(test, unsharded["phi_test"])
+        phi = unsharded["phi_train"].astype(np.float64)
+        np.testing.assert_allclose(sum(arrays["gram"] for arrays, _ in parts), phi.T @ phi, rtol=1e-10, atol=1e-10)
+    # member 0/d1's kernel: its solve mapped onto the whole training set
+    solved = read_h5(results / "solves/0/d1/ridge0.h5")[0]["solved"]
+    mapped = solved @ features["d1"]["phi_train"].astype(np.float64).T
+    np.testing.assert_allclose(mapped, kernel, rtol=1e-3, atol=1e-5 * np.abs(kernel).max())
+    for point in points:
+        arrays, attrs = read_h5(results / f"scores/trak/{point}.h5")
+        assert (attrs["scores_dtype"], attrs["features_dtype"], attrs["shards"], attrs["full_scores"]) == (
+            "float16",
+            "float32",
+            3,
+            True,
+        )
+        scale = np.abs(whole[point]).max()
+        np.testing.assert_allclose(arrays["scores"], whole[point], rtol=2**-10, atol=2**-10 * scale)
+        chosen = np.take_along_axis(whole[point], arrays["proponents"], 1)
+        np.testing.assert_allclose(chosen, -np.sort(-whole[point], axis=1)[:, :10], rtol=1e-5, atol=1e-6 * scale)
+        record = json.loads((results / f"lds/trak/{point}.json").read_text())
+        assert (record["lds_from"], record["scores_dtype"]) == ("subset_predictions", "float16")
+        np.testing.assert_allclose(record["per_example"], lds[point]["per_example"], atol=1e-9)
+    assert not list(results.rglob("*.part"))
+    costs = {(r["ensemble"], r["I"], r["D"]): r for r in read_tsv(results / "tables/costs.tsv")}
+    # serving naive I = 1: 4 featurize parts, its solve, 3 score blocks and the collection
+    assert costs["naive", 1, 0]["serving_jobs"] == 4 + 1 + 3 + 1
 
 
 def _check_members(results: Path) -> None:

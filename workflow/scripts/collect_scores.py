@@ -10,10 +10,10 @@ from tdacore.ensembles.grid import parse_point
 from tdacore.ensembles.provenance import trak_point_attrs
 from tdacore.evaluation.blocked import TOP_K_ARRAYS
 from tdacore.evaluation.collect import collect_shards, keeps_whole
-from tdacore.infra.runtime import configure
+from tdacore.infra.steplog import start_log
 from tdacore.infra.store import h5_writer, read_attrs, require_agreement, set_attrs
 
-log = configure(snakemake.threads, snakemake.log[0])
+log = start_log(snakemake.log[0])  # numpy and h5py only: no torch to start
 p, w = snakemake.params, snakemake.wildcards
 point = parse_point(w.ensemble, w.point, p.epochs)
 blocks = list(map(str, snakemake.input.blocks))

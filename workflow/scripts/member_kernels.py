@@ -2,9 +2,9 @@
 one file per ridge that some TRAK reading uses (tdacore.attribution.ridge), each with the member's Q; every
 grid point and reading with this member and ridge averages the same file."""
 
-from tdacore.attribution.ridge import Ridge, kernels
+from tdacore.attribution.ridge import Ridge, kernels, ridge_provenance
 from tdacore.infra.steplog import start_log
-from tdacore.infra.store import content_hash, read_h5, write_h5
+from tdacore.infra.store import read_h5, write_h5
 
 log = start_log(snakemake.log[0])
 arrays, attrs = read_h5(snakemake.input.features, ["phi_train", "phi_test", "q_train"])
@@ -23,13 +23,6 @@ for path, made in zip(snakemake.output, kernels(arrays["phi_train"], arrays["phi
         {
             **attrs,
             "features_file": str(snakemake.input.features),
-            "ridge": made.ridge.setting,
-            "ridge_absolute": made.ridge.absolute,
-            "ridge_relative": made.ridge.relative,
-            "ridge_value": made.value,
-            "mean_eigenvalue": made.mean_eigenvalue,
-            "kernel_seconds": made.seconds,
-            "seconds": attrs["seconds"] + made.seconds,  # serving this member: its features, then its kernel
-            "config_hash": content_hash([attrs["config_hash"], made.ridge.tag]),
+            **ridge_provenance(made, attrs["seconds"], attrs["config_hash"]),
         },
     )

@@ -7,10 +7,10 @@ the solve). The kernel's training side is applied shard by shard by the scoring 
 
 import time
 
-from tdacore.attribution.ridge import Ridge, solves
+from tdacore.attribution.ridge import Ridge, ridge_provenance, solves
 from tdacore.attribution.shards import sum_grams
 from tdacore.infra.steplog import start_log
-from tdacore.infra.store import content_hash, read_attrs, read_h5, read_rows, require_agreement, write_h5
+from tdacore.infra.store import read_attrs, read_h5, read_rows, require_agreement, write_h5
 
 log = start_log(snakemake.log[0])
 train_parts = list(map(str, snakemake.input.train))
@@ -52,13 +52,6 @@ for path, made in zip(
             **({"gpu_peak_bytes": max(gpu)} if gpu else {}),
             "features_file": [*train_parts, test_part],
             "shards": len(train_parts),
-            "ridge": made.ridge.setting,
-            "ridge_absolute": made.ridge.absolute,
-            "ridge_relative": made.ridge.relative,
-            "ridge_value": made.value,
-            "mean_eigenvalue": made.mean_eigenvalue,
-            "kernel_seconds": made.seconds,
-            "seconds": features_seconds + made.seconds,  # serving this member: all its parts' features, then the solve
-            "config_hash": content_hash([test_attrs["config_hash"], made.ridge.tag]),
+            **ridge_provenance(made, features_seconds, test_attrs["config_hash"]),  # serving: every part, then this
         },
     )

@@ -9,10 +9,10 @@ from tdacore.ensembles.grid import parse_point
 from tdacore.ensembles.provenance import check_trak_members
 from tdacore.evaluation.collect import keeps_whole
 from tdacore.evaluation.trak_blocks import QSource, ShardMember, score_shard
-from tdacore.infra.runtime import configure
+from tdacore.infra.steplog import start_log
 from tdacore.infra.store import h5_writer, read_attrs, read_h5, require_agreement, set_attrs
 
-log = configure(snakemake.threads, snakemake.log[0])
+log = start_log(snakemake.log[0])  # numpy and h5py only: no torch to start
 p, w = snakemake.params, snakemake.wildcards
 point = parse_point(w.ensemble, w.point, p.epochs)
 solves = list(map(str, snakemake.input.solves))
