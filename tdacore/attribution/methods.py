@@ -46,9 +46,6 @@ def influence(
     return result.solution.T @ g_train_loglik.T, result
 
 
-LAMBDA_MIN_RTOL = 1e-5  # lambda_min's Lanczos tolerance: well below its 4-digit rounding
-
-
 def lowest_hessian_eigenvalue(
     model: nn.Module, x: Inputs, y: torch.Tensor, outputs: ModelOutputs, chunk_size: int, seed: int
 ) -> float:
@@ -56,12 +53,11 @@ def lowest_hessian_eigenvalue(
     significant digits, the same in every run. Its HVPs run on a float64 copy of the model: float32
     HVPs vary in their last bits with the process's memory layout (vectorised reductions), which
     Lanczos at tolerance 1e-2 carried into the 4th digit of lambda_min, hence into IF's shift and
-    scores; float64's noise lies about 1e-12 below the rounding. Lanczos runs to a relative
-    tolerance of 1e-5 (LAMBDA_MIN_RTOL), so that the 4th digit is settled, not the solver's."""
+    scores; float64's noise lies about 1e-12 below the rounding."""
     wide = copy.deepcopy(model).double()
     wide_x = each(lambda a: a.double() if a.is_floating_point() else a, x)
     hvp = damped_hvp(wide, wide_x, y, outputs.loss, 0.0, chunk_size)
-    return float(f"{smallest_eigenvalue(hvp, flatten_params(wide)[0], seed, LAMBDA_MIN_RTOL):.4g}")
+    return float(f"{smallest_eigenvalue(hvp, flatten_params(wide)[0], seed):.4g}")
 
 
 GRADIENTS = ("margin", "loss")  # Grad-Dot / Grad-Cos: the model output's gradient, or the loss's
