@@ -136,8 +136,12 @@ def code_references(rule_name):
 # scores are made one block per shard (score_block) and collected. Unsharded: none of these.
 SHARDS = {f"s{k}": [rows.start, rows.stop] for k, rows in enumerate(PLAN.shards)}
 PARTS = [*SHARDS, "test"] if SHARDS else []
-PART = "/{part}" if SHARDS else ""
 KERNEL_STEP = "member_solve" if SHARDS else "member_kernels"
+
+
+def in_parts(pattern):
+    """A features pattern, one file per part (a folder of parts) when sharded."""
+    return f"{pattern}/{{part}}" if SHARDS else pattern
 
 
 # Per-member files, by the step that makes them (its rule name), i.e. TRAK features (one pass
@@ -145,8 +149,8 @@ KERNEL_STEP = "member_solve" if SHARDS else "member_kernels"
 # each), forward-only Q, a member's kernel (sharded: its solve) under a ridge, other methods'
 # member scores: (file pattern, pattern of the job's log and benchmark).
 MEMBER_FILES = {
-    "featurize": (f"features/{{model}}/{{variant}}{PART}", f"features/{{model}}/{{variant}}{PART}"),
-    "featurize_projections": (f"features/{{model}}/{{variant}}{PART}", f"features/{{model}}/projections{PART}"),
+    "featurize": (in_parts("features/{model}/{variant}"), in_parts("features/{model}/{variant}")),
+    "featurize_projections": (in_parts("features/{model}/{variant}"), in_parts("features/{model}/projections")),
     "forward_q": ("forward/{model}/{variant}", "forward/{model}/{variant}"),
     "member_kernels": ("kernels/{model}/{variant}/{ridge}", "kernels/{model}/{variant}"),
     "member_solve": ("solves/{model}/{variant}/{ridge}", "solves/{model}/{variant}"),
